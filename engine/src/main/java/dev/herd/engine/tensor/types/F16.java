@@ -2,9 +2,10 @@ package dev.herd.engine.tensor.types;
 
 import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.GgmlType;
-import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
+
+import static dev.herd.engine.tensor.types.Simd256.NATIVE;
 
 /**
  * IEEE half weights against activations rounded to half (llama.cpp's F16 {@code vec_dot_type}):
@@ -15,8 +16,12 @@ public final class F16 extends FloatRowKernel {
     public F16() { super(GgmlType.F16, ActivationEncoding.F16, 2); }
 
     @Override
-    FloatVector weights(MemorySegment w, long offset) { return Simd256.halves(w, offset); }
+    float weight(MemorySegment w, long offset) { return f16(w, offset); }
 
     @Override
-    float weight(MemorySegment w, long offset) { return f16(w, offset); }
+    void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Simd256.halves(w, row + i * 2L).intoMemorySegment(dst, i * 4L, NATIVE);
+        decodeTail(w, row, i, n, dst);
+    }
 }

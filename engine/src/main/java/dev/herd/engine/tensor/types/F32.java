@@ -2,9 +2,9 @@ package dev.herd.engine.tensor.types;
 
 import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.GgmlType;
-import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /** 32-bit float weights against float activations. */
 public final class F32 extends FloatRowKernel {
@@ -17,8 +17,10 @@ public final class F32 extends FloatRowKernel {
     }
 
     @Override
-    FloatVector weights(MemorySegment w, long offset) { return Simd256.floats(w, offset); }
+    float weight(MemorySegment w, long offset) { return w.get(LE_FLOAT, offset); }
 
     @Override
-    float weight(MemorySegment w, long offset) { return w.get(LE_FLOAT, offset); }
+    void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
+        MemorySegment.copy(w, LE_FLOAT, row, dst, ValueLayout.JAVA_FLOAT, 0, n);
+    }
 }

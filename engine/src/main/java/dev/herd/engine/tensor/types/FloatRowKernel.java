@@ -13,8 +13,11 @@ import static dev.herd.engine.tensor.types.Simd256.activations;
 
 /**
  * Weights stored as floats of some width (F32, F16, BF16) against float activations (already
- * rounded to the weight's precision, as llama.cpp does): per vector two FMA chains of eight lanes
- * over 16 values at a time, a fixed butterfly sum, then the leftover values one by one.
+ * rounded to the weight's precision, as llama.cpp does). Each row is widened to floats once (by
+ * each type's own {@code decodeRow}: a shared loop calling per-type vector code would stop being
+ * inlined once two float types are in use), then
+ * for each vector: two FMA chains of eight lanes over 16 values at a time, a fixed butterfly sum,
+ * then the leftover values one by one.
  */
 abstract sealed class FloatRowKernel extends RowKernel permits F32, F16, BF16 {
 
@@ -25,9 +28,6 @@ abstract sealed class FloatRowKernel extends RowKernel permits F32, F16, BF16 {
         this.weightBytes = weightBytes;
     }
 
-    /** Eight weights starting at byte {@code offset}, as floats. */
-    abstract FloatVector weights(MemorySegment w, long offset);
-
     /** One weight at byte {@code offset}, as a float. */
     abstract float weight(MemorySegment w, long offset);
 
@@ -37,53 +37,29 @@ abstract sealed class FloatRowKernel extends RowKernel permits F32, F16, BF16 {
     }
 
     @Override
-    final float dot1(MemorySegment w, long row, EncodedActivations x, int t) {
+    final long decodedBytes(int n) { return n * 4L; }
+
+    /** Widens the leftover values {@code from..n} of a row one by one. */
+    final void decodeTail(MemorySegment w, long row, int from, int n, MemorySegment dst) {
+        for (int i = from; i < n; i++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, weight(w, row + (long) i * weightBytes));
+    }
+
+    @Override
+    final float dotDecoded(MemorySegment decoded, EncodedActivations x, int t) {
         int n = x.length();
         MemorySegment xs = x.values();
         long a = (long) t * n * 4;
         FloatVector acc0 = FloatVector.zero(FLOATS), acc1 = acc0;
         int i = 0;
         for (; i + 16 <= n; i += 16) {
-            long wo = row + (long) i * weightBytes, ao = a + i * 4L;
-            acc0 = weights(w, wo).fma(activations(xs, ao), acc0);
-            acc1 = weights(w, wo + 8L * weightBytes).fma(activations(xs, ao + 32), acc1);
+            long o = i * 4L;
+            acc0 = activations(decoded, o).fma(activations(xs, a + o), acc0);
+            acc1 = activations(decoded, o + 32).fma(activations(xs, a + o + 32), acc1);
         }
         float sum = Simd256.sum(acc0.add(acc1));
-        for (; i < n; i++) sum = Math.fma(weight(w, row + (long) i * weightBytes), xs.getAtIndex(ValueLayout.JAVA_FLOAT, a / 4 + i), sum);
-        return sum;
-    }
-
-    @Override
-    final void dot4(MemorySegment w, long row, EncodedActivations x, int t, float[] out, int outIndex, int outStride) {
-        int n = x.length();
-        MemorySegment xs = x.values();
-        long vectorBytes = n * 4L;
-        long a0 = t * vectorBytes, a1 = a0 + vectorBytes, a2 = a1 + vectorBytes, a3 = a2 + vectorBytes;
-        FloatVector p0 = FloatVector.zero(FLOATS), q0 = p0, p1 = p0, q1 = p0, p2 = p0, q2 = p0, p3 = p0, q3 = p0;
-        int i = 0;
-        for (; i + 16 <= n; i += 16) {
-            long wo = row + (long) i * weightBytes, o = i * 4L;
-            FloatVector w0 = weights(w, wo), w1 = weights(w, wo + 8L * weightBytes);
-            p0 = w0.fma(activations(xs, a0 + o), p0);
-            q0 = w1.fma(activations(xs, a0 + o + 32), q0);
-            p1 = w0.fma(activations(xs, a1 + o), p1);
-            q1 = w1.fma(activations(xs, a1 + o + 32), q1);
-            p2 = w0.fma(activations(xs, a2 + o), p2);
-            q2 = w1.fma(activations(xs, a2 + o + 32), q2);
-            p3 = w0.fma(activations(xs, a3 + o), p3);
-            q3 = w1.fma(activations(xs, a3 + o + 32), q3);
-        }
-        float s0 = Simd256.sum(p0.add(q0)), s1 = Simd256.sum(p1.add(q1)), s2 = Simd256.sum(p2.add(q2)), s3 = Simd256.sum(p3.add(q3));
         for (; i < n; i++) {
-            float wi = weight(w, row + (long) i * weightBytes);
-            s0 = Math.fma(wi, xs.getAtIndex(ValueLayout.JAVA_FLOAT, a0 / 4 + i), s0);
-            s1 = Math.fma(wi, xs.getAtIndex(ValueLayout.JAVA_FLOAT, a1 / 4 + i), s1);
-            s2 = Math.fma(wi, xs.getAtIndex(ValueLayout.JAVA_FLOAT, a2 / 4 + i), s2);
-            s3 = Math.fma(wi, xs.getAtIndex(ValueLayout.JAVA_FLOAT, a3 / 4 + i), s3);
+            sum = Math.fma(decoded.getAtIndex(ValueLayout.JAVA_FLOAT, i), xs.getAtIndex(ValueLayout.JAVA_FLOAT, a / 4 + i), sum);
         }
-        out[outIndex] = s0;
-        out[outIndex + outStride] = s1;
-        out[outIndex + 2 * outStride] = s2;
-        out[outIndex + 3 * outStride] = s3;
+        return sum;
     }
 }

@@ -11,6 +11,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static dev.herd.engine.tensor.types.Simd256.FLOATS;
+import static dev.herd.engine.tensor.types.Simd256.NATIVE;
+import static dev.herd.engine.tensor.types.Simd256.accumulate;
 import static dev.herd.engine.tensor.types.Simd256.fifthBits;
 import static dev.herd.engine.tensor.types.Simd256.smallBlock;
 import static dev.herd.engine.tensor.types.Simd256.unsignedBytes;
@@ -21,11 +23,11 @@ import static dev.herd.engine.tensor.types.Simd256.unsignedBytes;
  * values 16-31; value = (nibble | high bit·16)·d + m. Dot product against Q8_1 activations as
  * {@code ggml_vec_dot_q5_1_q8_1}.
  */
-public final class Q5_1 extends RowKernel {
+public final class Q5_1 extends BlockRowKernel {
 
     static final int BLOCK_BYTES = 24;
 
-    public Q5_1() { super(GgmlType.Q5_1, ActivationEncoding.Q8_1); }
+    public Q5_1() { super(GgmlType.Q5_1, ActivationEncoding.Q8_1, true); }
 
     @Override
     public void dequantize(MemorySegment src, long byteOffset, float[] dst, int dstOffset, int count) {
@@ -45,58 +47,35 @@ public final class Q5_1 extends RowKernel {
         }
     }
 
+    private static ShortVector low(ShortVector v, int qh) { return v.and((short) 0x0F).or(fifthBits(qh)); }
+
+    private static ShortVector high(ShortVector v, int qh) { return v.lanewise(VectorOperators.LSHR, 4).or(fifthBits(qh >>> 16)); }
+
     @Override
-    float dot1(MemorySegment w, long row, EncodedActivations x, int t) {
+    float dot1(MemorySegment w, long row, EncodedActivations x, int[] scratch) {
         int blocks = x.blocksPerVector();
-        MemorySegment q = x.values(), s = x.scales();
-        long a = (long) t * x.length() * 2;
-        long sa = (long) t * blocks;
-        MemorySegment sums = x.sums();
+        MemorySegment q = x.values(), s = x.scales(), sums = x.sums();
         FloatVector acc = FloatVector.zero(FLOATS);
-        float mins = 0f;
+        float minSum = 0f;
         for (int b = 0; b < blocks; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
-            float dw = f16(w, blk), mw = f16(w, blk + 2);
             int qh = w.get(LE_INT, blk + 4);
             ShortVector v = unsignedBytes(w, blk + 8);
-            ShortVector lo = v.and((short) 0x0F).or(fifthBits(qh));
-            ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(fifthBits(qh >>> 16));
-            acc = smallBlock(acc, lo, hi, q, a + b * 64L, dw * s.getAtIndex(ValueLayout.JAVA_FLOAT, sa + b));
-            mins += mw * sums.getAtIndex(ValueLayout.JAVA_FLOAT, sa + b);
+            acc = accumulate(acc, smallBlock(low(v, qh), high(v, qh), q, b * 64L), f16(w, blk) * s.getAtIndex(ValueLayout.JAVA_FLOAT, b));
+            minSum += f16(w, blk + 2) * sums.getAtIndex(ValueLayout.JAVA_FLOAT, b);
         }
-        return Simd256.sum(acc) + mins;
+        return Simd256.sum(acc) + minSum;
     }
 
     @Override
-    void dot4(MemorySegment w, long row, EncodedActivations x, int t, float[] out, int outIndex, int outStride) {
-        int blocks = x.blocksPerVector();
-        MemorySegment q = x.values(), s = x.scales();
-        long vectorBytes = (long) x.length() * 2;
-        long a0 = t * vectorBytes, a1 = a0 + vectorBytes, a2 = a1 + vectorBytes, a3 = a2 + vectorBytes;
-        long s0 = (long) t * blocks, s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
-        MemorySegment sums = x.sums();
-        FloatVector acc0 = FloatVector.zero(FLOATS), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        float mins0 = 0f, mins1 = 0f, mins2 = 0f, mins3 = 0f;
-        for (int b = 0; b < blocks; b++) {
+    void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
+        for (int b = 0; b < n / 32; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
-            float dw = f16(w, blk), mw = f16(w, blk + 2);
             int qh = w.get(LE_INT, blk + 4);
             ShortVector v = unsignedBytes(w, blk + 8);
-            ShortVector lo = v.and((short) 0x0F).or(fifthBits(qh));
-            ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(fifthBits(qh >>> 16));
-            long o = b * 64L;
-            acc0 = smallBlock(acc0, lo, hi, q, a0 + o, dw * s.getAtIndex(ValueLayout.JAVA_FLOAT, s0 + b));
-            acc1 = smallBlock(acc1, lo, hi, q, a1 + o, dw * s.getAtIndex(ValueLayout.JAVA_FLOAT, s1 + b));
-            acc2 = smallBlock(acc2, lo, hi, q, a2 + o, dw * s.getAtIndex(ValueLayout.JAVA_FLOAT, s2 + b));
-            acc3 = smallBlock(acc3, lo, hi, q, a3 + o, dw * s.getAtIndex(ValueLayout.JAVA_FLOAT, s3 + b));
-            mins0 += mw * sums.getAtIndex(ValueLayout.JAVA_FLOAT, s0 + b);
-            mins1 += mw * sums.getAtIndex(ValueLayout.JAVA_FLOAT, s1 + b);
-            mins2 += mw * sums.getAtIndex(ValueLayout.JAVA_FLOAT, s2 + b);
-            mins3 += mw * sums.getAtIndex(ValueLayout.JAVA_FLOAT, s3 + b);
+            low(v, qh).intoMemorySegment(dst, b * 64L, NATIVE);
+            high(v, qh).intoMemorySegment(dst, b * 64L + 32, NATIVE);
+            storeScales(dst, n, b, f16(w, blk), f16(w, blk + 2));
         }
-        out[outIndex] = Simd256.sum(acc0) + mins0;
-        out[outIndex + outStride] = Simd256.sum(acc1) + mins1;
-        out[outIndex + 2 * outStride] = Simd256.sum(acc2) + mins2;
-        out[outIndex + 3 * outStride] = Simd256.sum(acc3) + mins3;
     }
 }

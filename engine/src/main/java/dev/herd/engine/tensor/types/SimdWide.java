@@ -28,18 +28,15 @@ final class SimdWide {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
+    private static final VectorMask<Integer> UPPER_HALF = VectorMask.fromLong(INTS, LANES == 32 ? 0xFF00L : 0L);
+
     /** {@link #LANES} unsigned bytes at {@code offset}, widened to shorts. */
     static ShortVector unsignedBytes(MemorySegment m, long offset) {
         return (ShortVector) ByteVector.fromMemorySegment(BYTES, m, offset, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SHORTS, 0);
     }
 
-    /** {@link #LANES} signed bytes at {@code offset}, widened to shorts. */
-    static ShortVector signedBytes(MemorySegment m, long offset) {
-        return (ShortVector) ByteVector.fromMemorySegment(BYTES, m, offset, LE).convertShape(VectorOperators.B2S, SHORTS, 0);
-    }
-
-    /** {@link #LANES} activation quants (int16, native order) at byte {@code offset}. */
-    static ShortVector quants(MemorySegment m, long offset) {
+    /** {@link #LANES} shorts (native order) at byte {@code offset}: activation quants or decoded weights. */
+    static ShortVector shorts(MemorySegment m, long offset) {
         return ShortVector.fromMemorySegment(SHORTS, m, offset, NATIVE);
     }
 
@@ -48,26 +45,28 @@ final class SimdWide {
         return products.reinterpretAsInts().mul(65537).lanewise(VectorOperators.ASHR, 16);
     }
 
-    private static final VectorMask<Integer> UPPER_HALF = VectorMask.fromLong(INTS, LANES == 32 ? 0xFF00L : 0L);
-
     /**
-     * The scale of each int lane for a step of {@link #LANES} values starting at value {@code first}
-     * of a super-block with one scale per 16 values ({@code scales[i]} covers values 16i..16i+15):
-     * each int lane holds two neighbouring values' products.
+     * The scale of each int lane for a step of {@link #LANES} values with one scale per 16 values
+     * (each int lane holds the products of two neighbouring values): {@code lower} for the step's
+     * first 16 values, {@code upper} for the next 16 (unused with 16 lanes).
      */
+    static IntVector scalesPer16(int lower, int upper) {
+        return LANES == 32 ? IntVector.broadcast(INTS, lower).blend(upper, UPPER_HALF) : IntVector.broadcast(INTS, lower);
+    }
+
+    /** {@link #scalesPer16(int, int)} for the step starting at value {@code first}; reads {@code scales[first / 16 + 1]}. */
     static IntVector scalesPer16(int[] scales, int first) {
-        IntVector s = IntVector.broadcast(INTS, scales[first >> 4]);
-        return LANES == 32 ? s.blend(scales[(first >> 4) + 1], UPPER_HALF) : s;
+        return scalesPer16(scales[first >> 4], scales[(first >> 4) + 1]);
     }
 
     /** {@code acc + scale · pairSum(w · activation quants at byte a)}: one sub-block with one scale. */
     static IntVector scaledDot(IntVector acc, ShortVector w, MemorySegment q, long a, int scale) {
-        return acc.add(pairSum(w.mul(quants(q, a))).mul(scale));
+        return acc.add(pairSum(w.mul(shorts(q, a))).mul(scale));
     }
 
     /** As {@link #scaledDot(IntVector, ShortVector, MemorySegment, long, int)} with a scale per int lane. */
     static IntVector scaledDot(IntVector acc, ShortVector w, MemorySegment q, long a, IntVector scales) {
-        return acc.add(pairSum(w.mul(quants(q, a))).mul(scales));
+        return acc.add(pairSum(w.mul(shorts(q, a))).mul(scales));
     }
 
     /** Exact sum of the lanes. */
