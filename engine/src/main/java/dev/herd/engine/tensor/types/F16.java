@@ -1,7 +1,9 @@
 package dev.herd.engine.tensor.types;
 
 import dev.herd.engine.tensor.ActivationEncoding;
+import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.GgmlType;
+import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 
@@ -23,5 +25,18 @@ public final class F16 extends FloatRowKernel {
         int i = 0;
         for (; i + 8 <= n; i += 8) Simd256.halves(w, row + i * 2L).intoMemorySegment(dst, i * 4L, NATIVE);
         decodeTail(w, row, i, n, dst);
+    }
+
+    @Override
+    float dot1(MemorySegment w, long row, EncodedActivations x, int[] scratch) {
+        int n = x.length();
+        MemorySegment xs = x.values();
+        FloatVector acc0 = FloatVector.zero(Simd256.FLOATS), acc1 = acc0;
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            acc0 = Simd256.halves(w, row + i * 2L).fma(Simd256.activations(xs, i * 4L), acc0);
+            acc1 = Simd256.halves(w, row + i * 2L + 16).fma(Simd256.activations(xs, i * 4L + 32), acc1);
+        }
+        return tail(Simd256.sum(acc0.add(acc1)), w, row, i, n, xs);
     }
 }

@@ -13,13 +13,13 @@ import static dev.herd.engine.tensor.types.Simd256.activations;
 
 /**
  * Weights stored as floats of some width (F32, F16, BF16) against float activations (already
- * rounded to the weight's precision, as llama.cpp does). Each row is widened to floats once (by
- * each type's own {@code decodeRow}: a shared loop calling per-type vector code would stop being
- * inlined once two float types are in use), then
- * for each vector: two FMA chains of eight lanes over 16 values at a time, a fixed butterfly sum,
- * then the leftover values one by one.
+ * rounded to the weight's precision, as llama.cpp does): two FMA chains of eight lanes over 16
+ * values at a time, a fixed butterfly sum, then the leftover values one by one. A single vector
+ * widens the weights in registers ({@code dot1}); a batch widens each row once into floats
+ * ({@code decodeRow}). Each type writes its own loops: a shared loop calling per-type vector code
+ * would stop being inlined once two float types are in use.
  */
-abstract sealed class FloatRowKernel extends RowKernel permits F32, F16, BF16 {
+abstract sealed class FloatRowKernel extends FusedRowKernel permits F32, F16, BF16 {
 
     private final int weightBytes;
 
@@ -38,6 +38,12 @@ abstract sealed class FloatRowKernel extends RowKernel permits F32, F16, BF16 {
 
     @Override
     final long decodedBytes(int n) { return n * 4L; }
+
+    /** Continues {@code sum} with the leftover values {@code from..n} of the row at {@code row}, one FMA each. */
+    final float tail(float sum, MemorySegment w, long row, int from, int n, MemorySegment xs) {
+        for (int i = from; i < n; i++) sum = Math.fma(weight(w, row + (long) i * weightBytes), xs.getAtIndex(ValueLayout.JAVA_FLOAT, i), sum);
+        return sum;
+    }
 
     /** Widens the leftover values {@code from..n} of a row one by one. */
     final void decodeTail(MemorySegment w, long row, int from, int n, MemorySegment dst) {

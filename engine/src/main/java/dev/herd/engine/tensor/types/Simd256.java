@@ -138,6 +138,11 @@ final class Simd256 {
         return words(m, offset).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /** Eight little-endian floats at {@code offset}. */
+    static FloatVector floats(MemorySegment m, long offset) {
+        return FloatVector.fromMemorySegment(FLOATS, m, offset, LE);
+    }
+
     /** Eight floats (native order) at byte {@code offset}: activations or a decoded row. */
     static FloatVector activations(MemorySegment m, long offset) {
         return FloatVector.fromMemorySegment(FLOATS, m, offset, NATIVE);
