@@ -26,7 +26,7 @@ public final class Q2_K extends SuperBlockKernel {
 
     static final int BLOCK_BYTES = 84;
 
-    public Q2_K() { super(GgmlType.Q2_K, true); }
+    public Q2_K() { super(GgmlType.Q2_K, Mins.PER_16); }
 
     /** Scales into {@code out[0..16)}, mins into {@code out[16..32)}, from two 8-byte loads. */
     private static void scalesAndMins(MemorySegment w, long blk, int[] out) {
@@ -97,13 +97,12 @@ public final class Q2_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] sm = new int[32], scales = new int[16], mins = new int[16];
+        int[] sm = new int[32];
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             scalesAndMins(w, blk, sm);
-            System.arraycopy(sm, 0, scales, 0, 16);
-            System.arraycopy(sm, 16, mins, 0, 16);
-            storeScales(dst, n, b, scales, mins, f16(w, blk + 80), f16(w, blk + 82));
+            storeScales(dst, n, b, sm, f16(w, blk + 80), f16(w, blk + 82));
+            MemorySegment.copy(w, blk, dst, minsAt(n, b), 16);
             for (int half = 0; half < 2; half++) {
                 for (int k = 0; k < 32; k += LANES) {
                     ShortVector bits = unsignedBytes(w, blk + 16 + 32 * half + k);

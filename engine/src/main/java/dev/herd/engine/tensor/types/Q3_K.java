@@ -27,7 +27,7 @@ public final class Q3_K extends SuperBlockKernel {
 
     static final int BLOCK_BYTES = 110;
 
-    public Q3_K() { super(GgmlType.Q3_K, false); }
+    public Q3_K() { super(GgmlType.Q3_K, Mins.NONE); }
 
     /** The sixteen signed scales ({@code scale − 32}), unpacked as ggml does from two loads. */
     private static void scales(MemorySegment m, long blk, int[] out) {
@@ -110,11 +110,11 @@ public final class Q3_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] scales = new int[16], zeros = new int[16];
+        int[] scales = new int[16];
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             scales(w, blk, scales);
-            storeScales(dst, n, b, scales, zeros, f16(w, blk + 108), 0f);
+            storeScales(dst, n, b, scales, f16(w, blk + 108), 0f);
             for (int k = 0; k < 32; k += LANES) {
                 ShortVector high2 = unsignedBytes(w, blk + k).lanewise(VectorOperators.LSHL, 2);
                 for (int half = 0; half < 2; half++) {

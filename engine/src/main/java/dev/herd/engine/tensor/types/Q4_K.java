@@ -25,7 +25,7 @@ public final class Q4_K extends SuperBlockKernel {
 
     static final int BLOCK_BYTES = 144;
 
-    public Q4_K() { super(GgmlType.Q4_K, true); }
+    public Q4_K() { super(GgmlType.Q4_K, Mins.PER_32); }
 
     /**
      * ggml's {@code get_scale_min_k4} for all eight sub-blocks at once: the 6-bit scales as the
@@ -107,17 +107,15 @@ public final class Q4_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] scales16 = new int[16], mins16 = new int[16];
+        int[] scales16 = new int[16];
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             long lo = w.get(LE_LONG, blk + 4);
             int hi = w.get(LE_INT, blk + 12);
-            long scales = scales(lo, hi), mins = mins(lo, hi);
-            for (int i = 0; i < 16; i++) {
-                scales16[i] = at(scales, i / 2);
-                mins16[i] = at(mins, i / 2);
-            }
-            storeScales(dst, n, b, scales16, mins16, f16(w, blk), f16(w, blk + 2));
+            long scales = scales(lo, hi);
+            for (int i = 0; i < 16; i++) scales16[i] = at(scales, i / 2);
+            storeScales(dst, n, b, scales16, f16(w, blk), f16(w, blk + 2));
+            dst.set(ValueLayout.JAVA_LONG, minsAt(n, b), mins(lo, hi));
             for (int g = 0; g < 4; g++) {
                 for (int k = 0; k < 32; k += LANES) {
                     ShortVector v = unsignedBytes(w, blk + 16 + 32 * g + k);

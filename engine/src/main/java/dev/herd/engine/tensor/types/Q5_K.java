@@ -26,7 +26,7 @@ public final class Q5_K extends SuperBlockKernel {
 
     static final int BLOCK_BYTES = 176;
 
-    public Q5_K() { super(GgmlType.Q5_K, true); }
+    public Q5_K() { super(GgmlType.Q5_K, Mins.PER_32); }
 
     @Override
     public void dequantize(MemorySegment src, long byteOffset, float[] dst, int dstOffset, int count) {
@@ -95,17 +95,15 @@ public final class Q5_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] scales16 = new int[16], mins16 = new int[16];
+        int[] scales16 = new int[16];
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             long lo = w.get(LE_LONG, blk + 4);
             int hi = w.get(LE_INT, blk + 12);
-            long scales = Q4_K.scales(lo, hi), mins = Q4_K.mins(lo, hi);
-            for (int i = 0; i < 16; i++) {
-                scales16[i] = at(scales, i / 2);
-                mins16[i] = at(mins, i / 2);
-            }
-            storeScales(dst, n, b, scales16, mins16, f16(w, blk), f16(w, blk + 2));
+            long scales = Q4_K.scales(lo, hi);
+            for (int i = 0; i < 16; i++) scales16[i] = at(scales, i / 2);
+            storeScales(dst, n, b, scales16, f16(w, blk), f16(w, blk + 2));
+            dst.set(ValueLayout.JAVA_LONG, minsAt(n, b), Q4_K.mins(lo, hi));
             for (int k = 0; k < 32; k += LANES) {
                 ShortVector high4 = unsignedBytes(w, blk + 16 + k).lanewise(VectorOperators.LSHL, 4);
                 for (int g = 0; g < 4; g++) {

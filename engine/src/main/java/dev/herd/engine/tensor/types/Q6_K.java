@@ -27,7 +27,7 @@ public final class Q6_K extends SuperBlockKernel {
 
     static final int BLOCK_BYTES = 210;
 
-    public Q6_K() { super(GgmlType.Q6_K, false); }
+    public Q6_K() { super(GgmlType.Q6_K, Mins.NONE); }
 
     @Override
     public void dequantize(MemorySegment src, long byteOffset, float[] dst, int dstOffset, int count) {
@@ -116,11 +116,11 @@ public final class Q6_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] scales = new int[16], zeros = new int[16];
+        int[] scales = new int[16];
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             scales(w, blk, scales);
-            storeScales(dst, n, b, scales, zeros, f16(w, blk + 208), 0f);
+            storeScales(dst, n, b, scales, f16(w, blk + 208), 0f);
             for (int half = 0; half < 2; half++) {
                 for (int k = 0; k < 32; k += LANES) {
                     ShortVector lo = unsignedBytes(w, blk + 64 * half + k), hi = unsignedBytes(w, blk + 64 * half + 32 + k);
