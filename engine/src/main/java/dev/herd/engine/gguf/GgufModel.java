@@ -126,6 +126,9 @@ public final class GgufModel implements AutoCloseable {
 
         public Map<String, Object> asMap() { return values; }
 
+        /** The file the metadata came from (for error messages). */
+        public Path path() { return path; }
+
         public boolean has(String key) { return values.containsKey(key); }
 
         public Object get(String key) { return values.get(key); }
