@@ -3,82 +3,83 @@ package dev.herd.engine.tokenizer;
 import java.util.Arrays;
 
 /**
- * An immutable map from byte strings to non-negative ints that looks up a range of a caller's
- * array without copying it: BPE asks "is bytes[start, end) a token?" millions of times, and a
- * {@code HashMap<ByteBuffer, Integer>} would allocate a key for every question.
+ * An immutable index from byte strings to their position in an array, which looks up a range of
+ * a caller's array without copying it: BPE asks "is bytes[start, end) a token?" millions of times,
+ * and a {@code HashMap<ByteBuffer, Integer>} would allocate a key for every question. Each slot
+ * holds the key's hash and index, so a probe touches the slot table and, on a hash hit, one key.
  */
 final class ByteSequenceMap {
     private final byte[] pool;
-    private final int[] keyStart;
-    private final int[] keyLength;
-    private final int[] values;
-    /** Open addressing, linear probing; entries index into the key arrays, -1 = empty. */
-    private final int[] slots;
+    /** Per index: {@code poolOffset << 32 | length}; -1 where the index has no key. */
+    private final long[] keys;
+    /** Open addressing, linear probing: {@code hash << 32 | index}, -1 = empty. */
+    private final long[] slots;
     private final int mask;
 
-    private ByteSequenceMap(byte[] pool, int[] keyStart, int[] keyLength, int[] values) {
+    private ByteSequenceMap(byte[] pool, long[] keys, int count) {
         this.pool = pool;
-        this.keyStart = keyStart;
-        this.keyLength = keyLength;
-        this.values = values;
-        int capacity = Integer.highestOneBit(Math.max(4, values.length * 2 - 1)) << 1;
-        this.slots = new int[capacity];
+        this.keys = keys;
+        int capacity = Integer.highestOneBit(Math.max(4, count * 2 - 1)) << 1;
+        this.slots = new long[capacity];
         this.mask = capacity - 1;
-        Arrays.fill(slots, -1);
-        for (int e = 0; e < values.length; e++) {
-            int slot = hash(pool, keyStart[e], keyLength[e]) & mask;
-            while (slots[slot] >= 0) {
-                int other = slots[slot];
-                if (equalsAt(other, pool, keyStart[e], keyLength[e])) {
-                    throw new IllegalArgumentException("duplicate key for values " + values[other] + " and " + values[e]);
+        Arrays.fill(slots, -1L);
+        for (int index = 0; index < keys.length; index++) {
+            if (keys[index] < 0) continue;
+            int from = (int) (keys[index] >>> 32), len = (int) keys[index];
+            int hash = hash(pool, from, len);
+            int slot = hash & mask;
+            for (long s; (s = slots[slot]) != -1L; slot = (slot + 1) & mask) {
+                if ((int) (s >>> 32) == hash && equalsAt((int) s, pool, from, len)) {
+                    throw new IllegalArgumentException("entries " + (int) s + " and " + index + " have the same bytes");
                 }
-                slot = (slot + 1) & mask;
             }
-            slots[slot] = e;
+            slots[slot] = ((long) hash << 32) | index;
         }
     }
 
-    /** Keys are the non-null entries of {@code keys}; each maps to its index. */
+    /** Indexes the non-null entries of {@code keys}: each maps to its position. Equal keys are an {@link IllegalArgumentException}. */
     static ByteSequenceMap indexOf(byte[][] keys) {
-        int n = 0;
         long total = 0;
+        int count = 0;
         for (byte[] k : keys) {
-            if (k != null) { n++; total += k.length; }
+            if (k != null) { total += k.length; count++; }
         }
         if (total > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("vocabulary too large: " + total + " bytes");
         byte[] pool = new byte[(int) total];
-        int[] start = new int[n], length = new int[n], values = new int[n];
-        int e = 0, at = 0;
-        for (int id = 0; id < keys.length; id++) {
-            byte[] k = keys[id];
-            if (k == null) continue;
+        long[] offsets = new long[keys.length];
+        int at = 0;
+        for (int i = 0; i < keys.length; i++) {
+            byte[] k = keys[i];
+            if (k == null) {
+                offsets[i] = -1L;
+                continue;
+            }
             System.arraycopy(k, 0, pool, at, k.length);
-            start[e] = at;
-            length[e] = k.length;
-            values[e] = id;
+            offsets[i] = ((long) at << 32) | k.length;
             at += k.length;
-            e++;
         }
-        return new ByteSequenceMap(pool, start, length, values);
+        return new ByteSequenceMap(pool, offsets, count);
     }
 
-    /** The value of {@code bytes[from, to)}, or -1. */
+    /** The index of {@code bytes[from, to)}, or -1. */
     int get(byte[] bytes, int from, int to) {
         int len = to - from;
-        int slot = hash(bytes, from, len) & mask;
-        for (int e; (e = slots[slot]) >= 0; slot = (slot + 1) & mask) {
-            if (equalsAt(e, bytes, from, len)) return values[e];
+        int hash = hash(bytes, from, len);
+        for (int slot = hash & mask; ; slot = (slot + 1) & mask) {
+            long s = slots[slot];
+            if (s == -1L) return -1;
+            if ((int) (s >>> 32) == hash && equalsAt((int) s, bytes, from, len)) return (int) s;
         }
-        return -1;
     }
 
     int get(byte[] bytes) {
         return get(bytes, 0, bytes.length);
     }
 
-    private boolean equalsAt(int entry, byte[] bytes, int from, int len) {
-        int s = keyStart[entry];
-        return keyLength[entry] == len && Arrays.equals(pool, s, s + len, bytes, from, from + len);
+    private boolean equalsAt(int index, byte[] bytes, int from, int len) {
+        long key = keys[index];
+        int start = (int) (key >>> 32);
+        return (int) key == len && Arrays.equals(pool, start, start + len, bytes, from, from + len);
     }
 
     private static int hash(byte[] bytes, int from, int len) {

@@ -70,14 +70,12 @@ public final class Tokenizers {
             throw new GgufFormatException(md.path(), "tokenizer.ggml.token_type has " + types.length + " entries but tokenizer.ggml.tokens has " + tokens.length);
         }
         byte[][] bytes = new byte[tokens.length][];
-        Map<String, Integer> idOfText = new HashMap<>(tokens.length * 2);
         Map<String, Integer> control = new HashMap<>();
         Map<String, Integer> userDefined = new HashMap<>();
         byte[][] bpeKeys = new byte[tokens.length][];
         for (int id = 0; id < tokens.length; id++) {
             String text = tokens[id];
             int type = types == null ? 1 : types[id];
-            idOfText.put(text, id);
             if (type == TYPE_CONTROL || type == TYPE_UNKNOWN || type == TYPE_USER_DEFINED) {
                 bytes[id] = text.getBytes(StandardCharsets.UTF_8);
                 (type == TYPE_USER_DEFINED ? userDefined : control).put(text, id);
@@ -88,32 +86,25 @@ public final class Tokenizers {
                 if (raw != null) bpeKeys[id] = raw;
             }
         }
+        ByteSequenceMap idOfBytes;
+        try {
+            idOfBytes = ByteSequenceMap.indexOf(bpeKeys);
+        } catch (IllegalArgumentException e) {
+            throw new GgufFormatException(md.path(), "tokenizer.ggml.tokens holds the same text twice (" + e.getMessage() + ")");
+        }
         int[] byteTokens = new int[256];
         for (int b = 0; b < 256; b++) {
-            Integer id = idOfText.get(String.valueOf(ByteLevel.toChar(b)));
-            if (id == null) {
+            int id = idOfBytes.get(new byte[]{(byte) b});
+            if (id < 0) {
                 throw new GgufFormatException(md.path(), String.format("tokenizer.ggml.tokens has no token for byte 0x%02X ('%c'); byte-level BPE needs all 256", b, ByteLevel.toChar(b)));
             }
             byteTokens[b] = id;
         }
-        String[] merges = md.stringArray("tokenizer.ggml.merges");
-        MergeTable table = new MergeTable(merges.length);
-        for (int rank = 0; rank < merges.length; rank++) {
-            String rule = merges[rank];
-            int space = rule.indexOf(' ', 1);
-            if (space < 0) throw new GgufFormatException(md.path(), "tokenizer.ggml.merges[" + rank + "] = '" + rule + "' is not 'LEFT RIGHT'");
-            String left = rule.substring(0, space), right = rule.substring(space + 1);
-            Integer l = idOfText.get(left), r = idOfText.get(right), merged = idOfText.get(left + right);
-            if (l == null || r == null || merged == null) {
-                String missing = l == null ? left : r == null ? right : left + right;
-                throw new GgufFormatException(md.path(), "tokenizer.ggml.merges[" + rank + "] = '" + rule + "': '" + missing + "' is not in tokenizer.ggml.tokens");
-            }
-            table.put(l, r, rank, merged);
-        }
+        MergeTable table = mergeTable(md, md.stringArray("tokenizer.ggml.merges"), idOfBytes);
         // llama.cpp skips the whole-piece lookup except for Llama 3's vocabulary (its ignore_merges).
         boolean wholePieces = pre.equals("llama3") || pre.equals("llama-bpe");
         BytePairEncoder bpe = new BytePairEncoder(byteTokens, BytePairEncoder.byMergeRules(table),
-                wholePieces ? ByteSequenceMap.indexOf(bpeKeys) : null);
+                wholePieces ? idOfBytes : null);
 
         int bos = tokenId(md, "tokenizer.ggml.bos_token_id", tokens.length);
         int eos = tokenId(md, "tokenizer.ggml.eos_token_id", tokens.length);
@@ -124,6 +115,37 @@ public final class Tokenizers {
         BitSet eog = endOfGeneration(tokens.length, control, userDefined, eos, eot, eom);
         boolean addBos = md.bool("tokenizer.ggml.add_bos_token", bos >= 0);
         return new BpeTokenizer(bytes, control, userDefined, preTokenizer, bpe, bos, eos, eot, eom, eog, addBos);
+    }
+
+    /**
+     * Merge rules by token ids. Rules are resolved through the tokens' bytes (a flat map, no string
+     * per lookup) since 440k rules x 3 lookups in a {@code HashMap<String, Integer>} take most of a second.
+     */
+    private static MergeTable mergeTable(GgufModel.Metadata md, String[] merges, ByteSequenceMap idOfBytes) throws GgufFormatException {
+        MergeTable table = new MergeTable(merges.length);
+        byte[] buffer = new byte[64];
+        for (int rank = 0; rank < merges.length; rank++) {
+            String rule = merges[rank];
+            int space = rule.indexOf(' ', 1);
+            if (space < 0) throw new GgufFormatException(md.path(), "tokenizer.ggml.merges[" + rank + "] = '" + rule + "' is not 'LEFT RIGHT'");
+            if (buffer.length < rule.length()) buffer = new byte[rule.length() * 2];
+            int n = 0;
+            for (int i = 0; i < rule.length(); i++) {
+                if (i == space) continue;
+                int b = ByteLevel.toByte(rule.charAt(i));
+                if (b < 0) {
+                    throw new GgufFormatException(md.path(), "tokenizer.ggml.merges[" + rank + "] = '" + rule + "' has a character outside the byte-level alphabet at " + i);
+                }
+                buffer[n++] = (byte) b;
+            }
+            int left = idOfBytes.get(buffer, 0, space), right = idOfBytes.get(buffer, space, n), merged = idOfBytes.get(buffer, 0, n);
+            if (left < 0 || right < 0 || merged < 0) {
+                String missing = left < 0 ? rule.substring(0, space) : right < 0 ? rule.substring(space + 1) : rule.substring(0, space) + rule.substring(space + 1);
+                throw new GgufFormatException(md.path(), "tokenizer.ggml.merges[" + rank + "] = '" + rule + "': '" + missing + "' is not a token in tokenizer.ggml.tokens");
+            }
+            table.put(left, right, rank, merged);
+        }
+        return table;
     }
 
     /**
