@@ -1,6 +1,5 @@
 package dev.herd.engine.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -100,7 +99,7 @@ public final class BpeTokenizer implements Tokenizer {
             System.arraycopy(b, 0, all, at, b.length);
             at += b.length;
         }
-        return new String(all, StandardCharsets.UTF_8);
+        return Utf8.decode(all, 0, all.length);
     }
 
     @Override
