@@ -28,6 +28,8 @@ final class SpecialTokenMatcher {
     }
 
     private final Node root = new Node();
+    /** The characters special texts start with: every other position is skipped without a lookup. */
+    private final java.util.BitSet firstChars = new java.util.BitSet();
     private final boolean anyParsedWhenAsked;
     private final boolean anyAlwaysParsed;
 
@@ -44,6 +46,7 @@ final class SpecialTokenMatcher {
 
     private void insert(String text, int id, boolean always) {
         if (text.isEmpty()) return;
+        firstChars.set(text.charAt(0));
         Node n = root;
         for (int i = 0; i < text.length(); i++) n = n.children.computeIfAbsent(text.charAt(i), c -> new Node());
         n.id = id;
@@ -55,6 +58,7 @@ final class SpecialTokenMatcher {
         // Every occurrence of every active special text: {length, id, start} triples.
         List<int[]> matches = new ArrayList<>();
         for (int start = 0; start < text.length(); start++) {
+            if (!firstChars.get(text.charAt(start))) continue;
             Node n = root;
             for (int i = start; i < text.length(); i++) {
                 n = n.children.get(text.charAt(i));

@@ -42,6 +42,15 @@ class GgufVocabGoldenTest {
     }
 
     @Test
+    void isSafeToShareBetweenThreads() {
+        List<int[]> expected = cases.stream().map(c -> tokenizer.encode(c.get("text").asText(), true, true)).toList();
+        for (int round = 0; round < 20; round++) {
+            java.util.stream.IntStream.range(0, cases.size()).parallel().forEach(i ->
+                    assertArrayEquals(expected.get(i), tokenizer.encode(cases.get(i).get("text").asText(), true, true)));
+        }
+    }
+
+    @Test
     void decodingGivesLlamaCppDetokenizedTextAndPieces() {
         for (JsonNode c : cases) {
             int[] ids = ints(c.get("ids"));

@@ -3,9 +3,9 @@ package dev.herd.engine.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herd.engine.gguf.GgufModel;
 import dev.herd.engine.testing.Fixtures;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,24 +21,47 @@ class TiktokenGoldenTest {
 
     static final JsonNode GOLDENS = json(path("hf-tiny-llama4/tokenizer_goldens.json"));
 
-    static Tokenizer tiktoken() throws Exception {
-        return Tokenizers.fromTiktoken(Fixtures.path("llama4-tokenizer/tokenizer.model"));
-    }
+    static Tokenizer meta;
+    static Tokenizer gguf;
 
-    static Tokenizer gguf() throws Exception {
+    @BeforeAll
+    static void load() throws Exception {
+        meta = Tokenizers.fromTiktoken(Fixtures.path("llama4-tokenizer/tokenizer.model"));
         try (GgufModel model = GgufModel.open(Fixtures.path("hf-tiny-llama4/gguf/tiny-llama4-bf16.gguf"))) {
-            return Tokenizers.fromGguf(model.metadata());
+            gguf = Tokenizers.fromGguf(model.metadata());
         }
     }
 
     @Test
     void tokenizerModelMatchesTiktoken() throws Exception {
-        assertMatchesGoldens(tiktoken());
+        assertMatchesGoldens(meta);
     }
 
     @Test
     void convertedGgufMatchesTiktoken() throws Exception {
-        assertMatchesGoldens(gguf());
+        assertMatchesGoldens(gguf);
+    }
+
+    @Test
+    void endOfGenerationTokensAreLlama4s() throws Exception {
+        // Meta's tokenizer.py: eos = <|end_of_text|>, stop tokens = eos, <|eom|>, <|eot|>.
+        assertEquals(200000, meta.bosId());
+        assertEquals(200001, meta.eosId());
+        assertEquals(200008, meta.eotId());
+        assertEquals(java.util.Set.of(200001, 200007, 200008), endOfGeneration(meta));
+        // The converted GGUF names <|eot|> as its EOS and has no eot/eom keys: found by their text.
+        assertEquals(200000, gguf.bosId());
+        assertEquals(200008, gguf.eosId());
+        assertEquals(200008, gguf.eotId());
+        assertEquals(200007, ((BpeTokenizer) gguf).eomId());
+        assertEquals(java.util.Set.of(200001, 200007, 200008), endOfGeneration(gguf));
+        assertTrue(gguf.addsBosByDefault() && meta.addsBosByDefault());
+    }
+
+    private static java.util.Set<Integer> endOfGeneration(Tokenizer t) {
+        java.util.Set<Integer> ids = new java.util.TreeSet<>();
+        for (int id = 0; id < t.vocabSize(); id++) if (t.isEndOfGeneration(id)) ids.add(id);
+        return ids;
     }
 
     static void assertMatchesGoldens(Tokenizer t) {
