@@ -9,6 +9,7 @@ import dev.herd.engine.tokenizer.Tokenizers;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -93,6 +94,9 @@ class ChatTemplateTest {
                 + "<|header_start|>user<|header_end|>\n\n<|image|>What is this?<|eot|>"
                 + "<|header_start|>assistant<|header_end|>\n\n", template.render(msgs, true));
         assertEquals("<|begin_of_text|><|header_start|>user<|header_end|>\n\nHi<|eot|>", template.render(List.of(ChatMessage.text("user", "Hi")), false));
+        // A GGUF without tokenizer.chat_template gets the same format.
+        ChatTemplate forModel = ChatTemplates.forModel(new GgufModel.Metadata(Path.of("no-template.gguf"), java.util.Map.of()), tokenizer);
+        assertEquals(template.render(msgs, true), forModel.render(msgs, true));
     }
 
     @Test
