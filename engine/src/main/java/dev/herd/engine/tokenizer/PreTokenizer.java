@@ -11,20 +11,20 @@ import java.util.regex.Pattern;
  * under {@code (?i:...)} (Rust folds with Unicode simple case folding, so {@code 's} also matches
  * {@code 'ſ}; Java's case-insensitive modes either miss that or also accept dotless i).
  */
-public final class PreTokenizer {
+final class PreTokenizer {
 
     /** Llama 4 and GPT-4o ({@code o200k_base}); Meta's {@code llama_models/llama4/tokenizer.py}. */
-    public static final String O200K_PATTERN =
+    static final String O200K_PATTERN =
             "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
             + "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
             + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
     /** Llama 3 (cl100k_base with 1-3 digit groups). */
-    public static final String LLAMA3_PATTERN =
+    static final String LLAMA3_PATTERN =
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
     /** GPT-2. */
-    public static final String GPT2_PATTERN =
+    static final String GPT2_PATTERN =
             "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
     private final String source;
@@ -35,12 +35,12 @@ public final class PreTokenizer {
         this.pattern = compile(source);
     }
 
-    public static PreTokenizer of(String rustRegex) {
+    static PreTokenizer of(String rustRegex) {
         return new PreTokenizer(rustRegex);
     }
 
     /** The split of a GGUF {@code tokenizer.ggml.pre} name, as llama.cpp maps it; null when herd does not know it. */
-    public static PreTokenizer forGgufPre(String pre) {
+    static PreTokenizer forGgufPre(String pre) {
         return switch (pre) {
             case "llama4", "gpt-4o" -> of(O200K_PATTERN);
             case "llama3", "llama-bpe" -> of(LLAMA3_PATTERN);
@@ -50,7 +50,7 @@ public final class PreTokenizer {
     }
 
     /** The regex as written for Rust. */
-    public String source() { return source; }
+    String source() { return source; }
 
     Matcher matcher(CharSequence text) {
         return pattern.matcher(text);

@@ -76,7 +76,7 @@ class GgufVocabGoldenTest {
         List<Integer> expectedEog = new ArrayList<>();
         info.get("llama_cpp_eog_ids").forEach(n -> expectedEog.add(n.asInt()));
         assertEquals(expectedEog, eog);
-        info.get("special_ids").fields().forEachRemaining(e -> assertEquals(e.getValue().asInt(), tokenizer.specialTokenId(e.getKey()), e.getKey()));
+        info.get("special_ids").properties().forEach(e -> assertEquals(e.getValue().asInt(), tokenizer.specialTokenId(e.getKey()), e.getKey()));
         assertEquals(-1, tokenizer.specialTokenId("Hello"));
     }
 }
