@@ -84,6 +84,18 @@ class ChatTemplateTest {
     }
 
     @Test
+    void rendersConcurrently() throws Exception {
+        ChatTemplate template = new JinjaChatTemplate(Files.readString(path("hf-tiny-llama4/chat_template.jinja")), "<|begin_of_text|>", "<|eot|>");
+        List<List<ChatMessage>> conversations = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            conversations.add(List.of(ChatMessage.text("system", "You are assistant " + i + "."), ChatMessage.text("user", "Question " + i)));
+        }
+        List<String> sequential = conversations.stream().map(c -> template.render(c, true)).toList();
+        assertEquals(sequential, conversations.parallelStream().map(c -> template.render(c, true)).toList());
+        assertTrue(sequential.get(7).contains("You are assistant 7.<|eot|><|header_start|>user<|header_end|>\n\nQuestion 7<|eot|>"), sequential.get(7));
+    }
+
+    @Test
     void defaultFormatIsLlama4s() throws Exception {
         Tokenizer tokenizer = Tokenizers.load(path("tokenizer/vocab.gguf"));
         ChatTemplate template = ChatTemplates.llama4Default(tokenizer);
