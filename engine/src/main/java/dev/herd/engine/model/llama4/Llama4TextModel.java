@@ -9,6 +9,10 @@ import dev.herd.engine.runtime.TextModel;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.Tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -173,6 +177,7 @@ public final class Llama4TextModel implements TextModel {
     }
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     /** The query heads of kv-head {@code group} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
     private void attendGroup(Batch b, int l, int t, int group, boolean chunked, float[] q, float[] attn) {
@@ -189,34 +194,63 @@ public final class Llama4TextModel implements TextModel {
         KvCache cache = seq.cache();
         int headsPerGroup = c.heads() / c.kvHeads();
         float scale = c.attentionScale();
+        boolean vector = hd % F.length() == 0;
         for (int hh = 0; hh < headsPerGroup; hh++) {
             int head = group * headsPerGroup + hh;
             int qOff = (t * c.heads() + head) * hd;
             float max = Float.NEGATIVE_INFINITY;
-            for (int p = start, i = 0; p <= pos; p++, i++) {
+            int i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
                 float[] keys = cache.keys(seq.block(p / KvCache.BLOCK), l);
-                int kOff = (p % KvCache.BLOCK) * kvDim + group * hd;
-                float dot = 0f;
-                for (int j = 0; j < hd; j++) dot = Math.fma(q[qOff + j], keys[kOff + j], dot);
-                float s = dot * scale;
-                scores[i] = s;
-                if (s > max) max = s;
+                for (; p <= blockEnd; p++, i++) {
+                    int kOff = (p % KvCache.BLOCK) * kvDim + group * hd;
+                    float s = (vector ? dotVector(q, qOff, keys, kOff, hd) : dotScalar(q, qOff, keys, kOff, hd)) * scale;
+                    scores[i] = s;
+                    if (s > max) max = s;
+                }
             }
             double sum = 0;
-            for (int i = 0; i < count; i++) {
-                float e = (float) Math.exp(scores[i] - max);
-                scores[i] = e;
+            for (int j = 0; j < count; j++) {
+                float e = (float) Math.exp(scores[j] - max);
+                scores[j] = e;
                 sum += e;
             }
             float inv = (float) (1.0 / sum);
             int oOff = (t * c.heads() + head) * hd;
             Arrays.fill(attn, oOff, oOff + hd, 0f);
-            for (int p = start, i = 0; p <= pos; p++, i++) {
+            i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
                 float[] values = cache.values(seq.block(p / KvCache.BLOCK), l);
-                int vOff = (p % KvCache.BLOCK) * kvDim + group * hd;
-                float wgt = scores[i] * inv;
-                for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(wgt, values[vOff + j], attn[oOff + j]);
+                for (; p <= blockEnd; p++, i++) {
+                    int vOff = (p % KvCache.BLOCK) * kvDim + group * hd;
+                    float w = scores[i] * inv;
+                    if (vector) axpyVector(w, values, vOff, attn, oOff, hd);
+                    else for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(w, values[vOff + j], attn[oOff + j]);
+                }
             }
+        }
+    }
+
+    private static float dotScalar(float[] a, int aOff, float[] b, int bOff, int n) {
+        float dot = 0f;
+        for (int j = 0; j < n; j++) dot = Math.fma(a[aOff + j], b[bOff + j], dot);
+        return dot;
+    }
+
+    private static float dotVector(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int j = 0; j < n; j += F.length()) {
+            acc = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void axpyVector(float w, float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector wv = FloatVector.broadcast(F, w);
+        for (int j = 0; j < n; j += F.length()) {
+            wv.fma(FloatVector.fromArray(F, x, xOff + j), FloatVector.fromArray(F, y, yOff + j)).intoArray(y, yOff + j);
         }
     }
 
