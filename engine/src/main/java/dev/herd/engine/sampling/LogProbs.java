@@ -9,8 +9,8 @@ public final class LogProbs {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, logits[off + i]);
         double sum = 0;
-        for (int i = 0; i < n; i++) sum += Math.exp((double) logits[off + i] - max);
-        return max + Math.log(sum);
+        for (int i = 0; i < n; i++) sum += StrictMath.exp((double) logits[off + i] - max);
+        return max + StrictMath.log(sum);
     }
 
     /** Index of the largest value, the lowest index on ties. */

@@ -61,10 +61,10 @@ public final class Sampler {
         if (p.topP() < 1f) {
             double max = logit(l, 0);
             double sum = 0;
-            for (int i = 0; i < kept; i++) sum += Math.exp(logit(l, i) - max);
+            for (int i = 0; i < kept; i++) sum += StrictMath.exp(logit(l, i) - max);
             double cumulative = 0;
             for (int i = 0; i < kept; i++) {
-                cumulative += Math.exp(logit(l, i) - max) / sum;
+                cumulative += StrictMath.exp(logit(l, i) - max) / sum;
                 if (cumulative >= p.topP()) {
                     kept = i + 1;
                     break;
@@ -72,7 +72,7 @@ public final class Sampler {
             }
         }
         if (p.minP() > 0f) {
-            double threshold = logit(l, 0) + Math.log(p.minP());
+            double threshold = logit(l, 0) + StrictMath.log(p.minP());
             int i = 1;
             while (i < kept && logit(l, i) >= threshold) i++;
             kept = i;
@@ -81,7 +81,7 @@ public final class Sampler {
         double sum = 0;
         double[] probs = new double[kept];
         for (int i = 0; i < kept; i++) {
-            probs[i] = Math.exp(logit(l, i) / p.temperature() - max);
+            probs[i] = StrictMath.exp(logit(l, i) / p.temperature() - max);
             sum += probs[i];
         }
         double u = random.nextDouble() * sum;

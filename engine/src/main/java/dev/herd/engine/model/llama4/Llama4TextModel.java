@@ -8,9 +8,9 @@ import dev.herd.engine.runtime.SequenceKv;
 import dev.herd.engine.runtime.TextModel;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.Tensor;
+import dev.herd.engine.tensor.VectorMath;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.ArrayList;
@@ -152,7 +152,7 @@ public final class Llama4TextModel implements TextModel {
 
     /** llama.cpp's attention temperature for NoPE layers: 1 below position floor-1. */
     float temperatureScale(int pos) {
-        return (float) (Math.log(Math.floor((pos + 1.0f) / c.attnTempFloor()) + 1.0) * c.attnTempScale() + 1.0);
+        return (float) (VectorMath.log(Math.floor((pos + 1.0f) / c.attnTempFloor()) + 1.0) * c.attnTempScale() + 1.0);
     }
 
     /** Cos/sin per rotary pair, stepping theta in float as ggml's rope cache does. */
@@ -161,8 +161,8 @@ public final class Llama4TextModel implements TextModel {
         float[] factors = w.ropeFactors;
         for (int i = 0; i < cos.length; i++) {
             float angle = factors == null ? theta : theta / factors[i];
-            cos[i] = (float) Math.cos(angle);
-            sin[i] = (float) Math.sin(angle);
+            cos[i] = VectorMath.cos(angle);
+            sin[i] = VectorMath.sin(angle);
             theta *= scale;
         }
     }
@@ -212,7 +212,7 @@ public final class Llama4TextModel implements TextModel {
             }
             double sum = 0;
             for (int j = 0; j < count; j++) {
-                float e = (float) Math.exp(scores[j] - max);
+                float e = VectorMath.exp(scores[j] - max);
                 scores[j] = e;
                 sum += e;
             }
@@ -244,7 +244,7 @@ public final class Llama4TextModel implements TextModel {
         for (int j = 0; j < n; j += F.length()) {
             acc = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(acc);
     }
 
     private static void axpyVector(float w, float[] x, int xOff, float[] y, int yOff, int n) {
@@ -268,7 +268,7 @@ public final class Llama4TextModel implements TextModel {
     }
 
     private static float silu(float x) {
-        return x / (1.0f + (float) Math.exp(-x));
+        return x / (1.0f + VectorMath.exp(-x));
     }
 
     /**
@@ -335,7 +335,7 @@ public final class Llama4TextModel implements TextModel {
     }
 
     private static float sigmoid(float x) {
-        return 1.0f / (1.0f + (float) Math.exp(-x));
+        return 1.0f / (1.0f + VectorMath.exp(-x));
     }
 
     // ---- output -----------------------------------------------------------------------------

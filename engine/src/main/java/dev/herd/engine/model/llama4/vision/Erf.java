@@ -61,6 +61,6 @@ final class Erf {
     private static double expTail(double y) {
         double ysq = Math.floor(y * 16.0) / 16.0;
         double del = (y - ysq) * (y + ysq);
-        return Math.exp(-ysq * ysq) * Math.exp(-del);
+        return StrictMath.exp(-ysq * ysq) * StrictMath.exp(-del);
     }
 }

@@ -97,8 +97,8 @@ public final class Llama4VisionEncoder implements AutoCloseable {
             for (int j = 0; j < half; j++) {
                 float angle = 0f;
                 if (t < n) angle = j < quarter ? (t % side + 1) * freq[j] : (t / side + 1) * freq[j - quarter];
-                ropeCos[t * half + j] = (float) Math.cos(angle);
-                ropeSin[t * half + j] = (float) Math.sin(angle);
+                ropeCos[t * half + j] = (float) StrictMath.cos(angle);
+                ropeSin[t * half + j] = (float) StrictMath.sin(angle);
             }
         }
     }
@@ -223,7 +223,7 @@ public final class Llama4VisionEncoder implements AutoCloseable {
             }
             double sum = 0;
             for (int j = 0; j < seq; j++) {
-                scores[j] = (float) Math.exp(scores[j] - max);
+                scores[j] = (float) StrictMath.exp(scores[j] - max);
                 sum += scores[j];
             }
             float inv = (float) (1.0 / sum);
