@@ -119,6 +119,11 @@ public final class BatchEngine implements Engine {
         return future;
     }
 
+    /** Prompt positions whose keys and values came from the prefix cache instead of being computed. */
+    public long prefixCacheReusedTokens() {
+        return scheduler.reusedPositions();
+    }
+
     /** Routes every later step's expert choices to {@code trace} (tests and diagnostics). */
     public void traceRouting(TextModel.RoutingTrace trace) {
         scheduler.trace(trace);

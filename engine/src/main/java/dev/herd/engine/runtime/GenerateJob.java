@@ -57,6 +57,9 @@ final class GenerateJob extends Job {
     }
 
     @Override
+    int firstLogitsPosition() { return promptLength - 1; }
+
+    @Override
     boolean wantsLogits(int position) {
         return position >= promptLength - 1;
     }

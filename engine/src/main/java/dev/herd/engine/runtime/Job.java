@@ -15,6 +15,9 @@ abstract class Job {
     int fed;
     SequenceKv kv;
     boolean done;
+    /** Leading full blocks registered in (or taken from) the prefix cache, and the key of that prefix. */
+    int cachedBlocks;
+    KvCache.PrefixKey cachedKey = KvCache.PrefixKey.EMPTY;
 
     Job(int[] prompt) {
         this.tokens = prompt.clone();
@@ -23,6 +26,9 @@ abstract class Job {
 
     /** Most positions this sequence can ever occupy (the KV blocks reserved on admission). */
     abstract int maxPositions();
+
+    /** The first position whose logits are wanted; positions before it may come from the prefix cache. */
+    abstract int firstLogitsPosition();
 
     /** Whether the row at {@code position} should produce logits. */
     abstract boolean wantsLogits(int position);
@@ -37,6 +43,12 @@ abstract class Job {
     float[] embedding(int position) { return null; }
 
     boolean hasPendingTokens() { return fed < length; }
+
+    /** Whether block {@code b}'s positions may be shared by prefix: none takes an embedding instead of its token. */
+    boolean cacheable(int b) {
+        for (int p = b * KvCache.BLOCK; p < (b + 1) * KvCache.BLOCK; p++) if (embedding(p) != null) return false;
+        return true;
+    }
 
     void append(int token) {
         if (length == tokens.length) tokens = java.util.Arrays.copyOf(tokens, Math.max(16, tokens.length * 2));

@@ -18,6 +18,9 @@ final class LogitsJob extends Job {
     int maxPositions() { return length; }
 
     @Override
+    int firstLogitsPosition() { return 0; }
+
+    @Override
     boolean wantsLogits(int position) { return true; }
 
     @Override

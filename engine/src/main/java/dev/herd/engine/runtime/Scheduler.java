@@ -24,6 +24,7 @@ final class Scheduler implements AutoCloseable {
     private final List<Job> running = new ArrayList<>();
     private final Batch batch = new Batch();
     private final List<Job> rowJobs = new ArrayList<>();
+    private final java.util.Set<KvCache.PrefixKey> inProgress = new java.util.HashSet<>();
     private final Thread thread;
     private volatile boolean closed;
     private volatile TextModel.RoutingTrace trace;
@@ -40,6 +41,9 @@ final class Scheduler implements AutoCloseable {
         if (closed) throw new IllegalStateException("the engine is closed");
         submitted.add(job);
     }
+
+    /** Prompt positions served from the prefix cache instead of computed (read from the scheduler thread: approximate elsewhere). */
+    long reusedPositions() { return cache.reusedPositions(); }
 
     /** Routing decisions of every following step go to {@code t} (tests and diagnostics). */
     void trace(TextModel.RoutingTrace t) { this.trace = t; }
@@ -63,21 +67,63 @@ final class Scheduler implements AutoCloseable {
     }
 
     private void admit() {
-        while (!waiting.isEmpty() && running.size() < maxSequences) {
-            Job job = waiting.peek();
+        java.util.Iterator<Job> it = waiting.iterator();
+        while (it.hasNext() && running.size() < maxSequences) {
+            Job job = it.next();
             int positions = job.maxPositions();
             int blocks = KvCache.blocksFor(positions);
             if (blocks > cache.maxBlocks()) {
-                waiting.poll();
+                it.remove();
                 job.fail(new IllegalStateException("the sequence needs " + positions + " positions of KV cache but the budget holds "
                         + cache.maxBlocks() * KvCache.BLOCK + "; raise the KV cache budget or lower max_tokens/context"));
                 continue;
             }
-            if (blocks > cache.freeBlocks()) return; // waits for running sequences to finish
-            waiting.poll();
+            // Only blocks before the first position whose logits are wanted can come from the cache.
+            int shareable = job.firstLogitsPosition() / KvCache.BLOCK;
+            List<KvCache.PrefixKey> keys = new ArrayList<>();
+            KvCache.PrefixKey key = KvCache.PrefixKey.EMPTY, next = null;
+            int matched = 0;
+            for (int b = 0; b < shareable && job.cacheable(b); b++) {
+                next = key.extend(job.tokens, b * KvCache.BLOCK);
+                if (!cache.contains(next)) break;
+                keys.add(next);
+                key = next;
+                next = null;
+                matched++;
+            }
+            if (next != null && inProgress.contains(next)) {
+                continue; // another sequence is computing this prefix right now: wait and reuse it
+            }
+            if (blocks - matched > cache.freeBlocks()) return; // waits for running sequences to finish
+            it.remove();
             job.kv = new SequenceKv(cache);
+            for (KvCache.PrefixKey k : keys) job.kv.adopt(cache.lookup(k));
             job.kv.reserve(positions);
+            job.fed = matched * KvCache.BLOCK;
+            job.cachedBlocks = matched;
+            job.cachedKey = matched > 0 ? keys.getLast() : KvCache.PrefixKey.EMPTY;
+            markInProgress(job);
             running.add(job);
+        }
+    }
+
+    /** Records the prefixes a newly admitted sequence will compute, so twins wait for them instead of recomputing. */
+    private void markInProgress(Job job) {
+        KvCache.PrefixKey key = job.cachedKey;
+        for (int b = job.cachedBlocks; b < job.firstLogitsPosition() / KvCache.BLOCK && job.cacheable(b); b++) {
+            key = key.extend(job.tokens, b * KvCache.BLOCK);
+            inProgress.add(key);
+        }
+    }
+
+    /** Registers every block a sequence has now fully written, extending its cached prefix. */
+    private void registerWrittenBlocks(Job job) {
+        while ((job.cachedBlocks + 1) * KvCache.BLOCK <= job.fed && job.cacheable(job.cachedBlocks)) {
+            KvCache.PrefixKey key = job.cachedKey.extend(job.tokens, job.cachedBlocks * KvCache.BLOCK);
+            cache.register(job.kv.block(job.cachedBlocks), key);
+            inProgress.remove(key);
+            job.cachedKey = key;
+            job.cachedBlocks++;
         }
     }
 
@@ -140,10 +186,22 @@ final class Scheduler implements AutoCloseable {
 
     private void retire() {
         running.removeIf(job -> {
+            if (!job.done) registerWrittenBlocks(job);
             if (!job.done) return false;
+            registerWrittenBlocks(job);
+            forgetInProgress(job);
             job.kv.release();
             return true;
         });
+    }
+
+    /** A sequence that ends before computing the prefixes it announced releases its claim on them. */
+    private void forgetInProgress(Job job) {
+        KvCache.PrefixKey key = job.cachedKey;
+        for (int b = job.cachedBlocks; b < job.firstLogitsPosition() / KvCache.BLOCK && job.cacheable(b); b++) {
+            key = key.extend(job.tokens, b * KvCache.BLOCK);
+            inProgress.remove(key);
+        }
     }
 
     private void failAll(Throwable cause) {
@@ -152,6 +210,7 @@ final class Scheduler implements AutoCloseable {
             if (j.kv != null) j.kv.release();
         }
         running.clear();
+        inProgress.clear();
         waiting.addAll(submitted);
         submitted.clear();
         for (Job j : waiting) j.fail(cause);

@@ -34,6 +34,9 @@ final class ScoreJob extends Job {
     int maxPositions() { return length; }
 
     @Override
+    int firstLogitsPosition() { return contextLength - 1; }
+
+    @Override
     boolean wantsLogits(int position) {
         return position >= contextLength - 1 && position < length - 1;
     }

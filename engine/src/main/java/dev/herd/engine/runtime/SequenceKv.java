@@ -23,6 +23,14 @@ public final class SequenceKv {
         return Math.max(0, KvCache.blocksFor(positions) - blockCount);
     }
 
+    /** Appends a block shared from the prefix cache (already retained by {@link KvCache#lookup}). */
+    public void adopt(int block) {
+        if (blockCount == blocks.length) blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        blocks[blockCount++] = block;
+    }
+
+    public int blockCount() { return blockCount; }
+
     /** Takes blocks from the cache until {@code positions} positions fit; the caller checked there are enough. */
     public void reserve(int positions) {
         int need = KvCache.blocksFor(positions);
@@ -32,7 +40,7 @@ public final class SequenceKv {
 
     public int block(int index) { return blocks[index]; }
 
-    /** Returns every block to the cache. */
+    /** Gives back this sequence's hold on every block. */
     public void release() {
         for (int i = 0; i < blockCount; i++) cache.release(blocks[i]);
         blockCount = 0;
