@@ -3,7 +3,6 @@ package dev.herd.engine.image;
 import com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReaderSpi;
 import com.twelvemonkeys.imageio.plugins.webp.WebPImageReaderSpi;
 
-import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
@@ -35,7 +34,8 @@ import java.util.function.Supplier;
  *   <li>16-bit samples keep their high byte (stb_image, and Pillow for RGB);</li>
  *   <li>CMYK and YCCK JPEGs use the Adobe (inverted) convention: {@code R = C·K/255} on the stored
  *       samples, YCCK first going through the JFIF YCbCr→RGB transform (Pillow and stb_image agree);</li>
- *   <li>embedded ICC profiles and PNG gamma are ignored, as both references do;</li>
+ *   <li>embedded ICC profiles and PNG gamma are ignored, as both references do (ImageIO's JPEG and
+ *       WebP readers would convert to sRGB, so the profile is cut out first);</li>
  *   <li>the EXIF orientation (JPEG, PNG {@code eXIf}, WebP) is applied, as transformers' {@code load_image}
  *       does with {@code ImageOps.exif_transpose}.</li>
  * </ul>
@@ -106,7 +106,8 @@ public final class ImageDecoder {
         ContainerInfo info = ContainerInfo.read(data, format);
         ImageReader reader = readerFor(format, label);
         List<String> warnings = new ArrayList<>();
-        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
+        byte[] encoded = EmbeddedProfiles.strip(data, format);
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {
             reader.setInput(in, true, true);
             reader.addIIOReadWarningListener(collectInto(warnings));
             int width = reader.getWidth(0);
@@ -259,7 +260,6 @@ public final class ImageDecoder {
         for (Throwable t = e; t != null && sb.length() < 300; t = t.getCause()) {
             if (!sb.isEmpty()) sb.append(": ");
             sb.append(t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName());
-            if (t instanceof IIOException && t.getCause() == null) break;
         }
         return sb.toString();
     }
