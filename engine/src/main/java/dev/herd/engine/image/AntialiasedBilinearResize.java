@@ -1,5 +1,7 @@
 package dev.herd.engine.image;
 
+import java.util.Arrays;
+
 /**
  * Bilinear resize with antialiasing on 8-bit images, bit-exact with torchvision's
  * {@code resize(uint8 tensor, antialias=True)} on a CPU (PyTorch's native uint8 kernel, itself
@@ -19,41 +21,63 @@ public final class AntialiasedBilinearResize {
         byte[] pixels = image.pixels();
         int w = image.width(), h = image.height();
         if (width != w) {
-            pixels = pass(pixels, w, h, width, true);
+            pixels = horizontal(pixels, w, h, width);
             w = width;
         }
         if (height != h) {
-            pixels = pass(pixels, w, h, height, false);
+            pixels = vertical(pixels, w, h, height);
             h = height;
         }
         return pixels == image.pixels() ? image : new RgbImage(w, h, pixels);
     }
 
-    /** One separable pass over {@code w}×{@code h} RGB pixels, resampling the x axis or the y axis to {@code outSize}. */
-    private static byte[] pass(byte[] src, int w, int h, int outSize, boolean horizontal) {
-        int inSize = horizontal ? w : h;
-        Filter f = Filter.of(inSize, outSize);
-        int outW = horizontal ? outSize : w, outH = horizontal ? h : outSize;
-        byte[] out = new byte[outW * outH * 3];
+    /** Resamples the x axis of {@code w}×{@code h} RGB pixels to {@code outW}. */
+    private static byte[] horizontal(byte[] src, int w, int h, int outW) {
+        Filter f = Filter.of(w, outW);
+        byte[] out = new byte[outW * h * 3];
         int rounding = 1 << (f.precision - 1);
-        // Stride in bytes between neighbours along the resampled axis.
-        int step = horizontal ? 3 : w * 3;
-        for (int y = 0; y < outH; y++) {
+        for (int y = 0; y < h; y++) {
+            int row = y * w * 3;
             for (int x = 0; x < outW; x++) {
-                int i = horizontal ? x : y;                       // output index along the axis
-                int first = horizontal ? (y * w + f.start[i]) * 3 : (f.start[i] * w + x) * 3;
-                int base = i * f.taps;
-                for (int c = 0; c < 3; c++) {
-                    int acc = rounding;
-                    for (int k = 0, p = first + c; k < f.count[i]; k++, p += step) {
-                        acc += (src[p] & 0xFF) * f.weights[base + k];
-                    }
-                    int v = acc >> f.precision;
-                    out[(y * outW + x) * 3 + c] = (byte) (v < 0 ? 0 : Math.min(v, 255));
+                int r = rounding, g = rounding, b = rounding;
+                int base = x * f.taps;
+                for (int k = 0, p = row + f.start[x] * 3; k < f.count[x]; k++, p += 3) {
+                    int wk = f.weights[base + k];
+                    r += (src[p] & 0xFF) * wk;
+                    g += (src[p + 1] & 0xFF) * wk;
+                    b += (src[p + 2] & 0xFF) * wk;
                 }
+                int o = (y * outW + x) * 3;
+                out[o] = clampToByte(r >> f.precision);
+                out[o + 1] = clampToByte(g >> f.precision);
+                out[o + 2] = clampToByte(b >> f.precision);
             }
         }
         return out;
+    }
+
+    /** Resamples the y axis of {@code w}×{@code h} RGB pixels to {@code outH}, a whole row at a time. */
+    private static byte[] vertical(byte[] src, int w, int h, int outH) {
+        Filter f = Filter.of(h, outH);
+        int rowLength = w * 3;
+        byte[] out = new byte[rowLength * outH];
+        int[] acc = new int[rowLength];
+        for (int y = 0; y < outH; y++) {
+            Arrays.fill(acc, 1 << (f.precision - 1));
+            int base = y * f.taps;
+            for (int k = 0; k < f.count[y]; k++) {
+                int wk = f.weights[base + k];
+                int row = (f.start[y] + k) * rowLength;
+                for (int i = 0; i < rowLength; i++) acc[i] += (src[row + i] & 0xFF) * wk;
+            }
+            int o = y * rowLength;
+            for (int i = 0; i < rowLength; i++) out[o + i] = clampToByte(acc[i] >> f.precision);
+        }
+        return out;
+    }
+
+    private static byte clampToByte(int v) {
+        return (byte) (v < 0 ? 0 : Math.min(v, 255));
     }
 
     /** Integer filter taps for every output position along one axis. */

@@ -102,6 +102,23 @@ class ImageDecoderTest {
         assertPixels(src, out);
     }
 
+    /** Adam7-interlaced PNG. */
+    @Test
+    void interlacedPngIsExact() throws IOException {
+        BufferedImage src = randomRgb(29, 17, 13);
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        param.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (MemoryCacheImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
+            writer.setOutput(out);
+            writer.write(null, new IIOImage(src, null, null), param);
+        }
+        byte[] png = bytes.toByteArray();
+        assertEquals(1, png[8 + 8 + 12], "IHDR interlace method is Adam7");
+        assertPixels(src, decoder.decode(png, "interlaced.png"));
+    }
+
     /** Palette PNG with a transparent entry: the palette colour, alpha dropped. */
     @Test
     void palettePngGivesPaletteColours() throws IOException {
