@@ -46,6 +46,7 @@ class Llama4ImageLayoutTest {
                 p.nextToken();
                 if (field.equals("added_tokens")) {
                     for (JsonNode t : JSON.<JsonNode>readValue(p, JsonNode.class)) specialIds.put(t.get("content").asText(), t.get("id").asInt());
+                    break;   // the 12 MB vocabulary after it is not needed
                 } else {
                     p.skipChildren();
                 }
