@@ -43,7 +43,7 @@ public final class Llama4ImagePreprocessor {
             if (mean == null || mean.length != 3) throw new IllegalArgumentException("mean must have 3 values (R, G, B)");
             if (std == null || std.length != 3) throw new IllegalArgumentException("std must have 3 values (R, G, B)");
             for (float s : std) {
-                if (!(s != 0f) || !Float.isFinite(s)) throw new IllegalArgumentException("std values must be finite and non-zero, got " + s);
+                if (s == 0f || !Float.isFinite(s)) throw new IllegalArgumentException("std values must be finite and non-zero, got " + s);
             }
             if (!(rescaleFactor > 0) || !Double.isFinite(rescaleFactor)) {
                 throw new IllegalArgumentException("rescaleFactor must be positive, got " + rescaleFactor);
