@@ -5,6 +5,7 @@ import dev.herd.engine.model.ModelLoader;
 import dev.herd.engine.runtime.BatchEngine;
 import dev.herd.engine.runtime.ComputePool;
 import dev.herd.engine.runtime.TextModel;
+import dev.herd.engine.runtime.VisionModel;
 
 import java.io.IOException;
 
@@ -15,17 +16,20 @@ final class EngineLoader {
     static BatchEngine load(EngineOptions options) throws IOException {
         ComputePool pool = new ComputePool(options.effectiveThreads());
         GgufModel gguf = null;
+        VisionModel vision = null;
         try {
             gguf = GgufModel.open(options.model());
             TextModel model = ModelLoader.load(gguf, pool);
+            if (options.mmproj() != null) vision = ModelLoader.loadVision(GgufModel.open(options.mmproj()), pool);
             int context = options.contextLength() > 0 ? options.contextLength() : model.contextLength();
             String name = gguf.metadata().string("general.name", options.model().getFileName().toString());
             ModelInfo info = new ModelInfo(name, gguf.metadata().string("general.architecture"),
-                    dominantType(gguf), context, model.vocabSize(), false);
+                    dominantType(gguf), context, model.vocabSize(), vision != null);
             // The tokenizer and chat template are wired in when the tokenizer package lands.
-            return new BatchEngine(model, null, null, info, options, pool);
+            return new BatchEngine(model, vision, null, null, info, options, pool);
         } catch (IOException | RuntimeException e) {
             if (gguf != null) gguf.close();
+            if (vision != null) vision.close();
             pool.close();
             throw e;
         }

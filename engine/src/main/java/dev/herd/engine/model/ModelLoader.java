@@ -7,6 +7,9 @@ import dev.herd.engine.model.llama4.Llama4TextModel;
 import dev.herd.engine.model.llama4.Llama4Weights;
 import dev.herd.engine.runtime.ComputePool;
 import dev.herd.engine.runtime.TextModel;
+import dev.herd.engine.runtime.VisionModel;
+import dev.herd.engine.model.llama4.vision.Llama4Vision;
+import dev.herd.engine.model.llama4.vision.Llama4VisionEncoder;
 
 import java.io.IOException;
 
@@ -24,5 +27,15 @@ public final class ModelLoader {
             }
             default -> throw new GgufFormatException(gguf.path(), "general.architecture '" + arch + "' is not supported (herd runs llama4)");
         };
+    }
+
+    /** The vision tower an mmproj GGUF describes; closing it closes the file. */
+    public static VisionModel loadVision(GgufModel mmproj, ComputePool pool) throws IOException {
+        try {
+            return new Llama4Vision(Llama4VisionEncoder.load(mmproj, pool));
+        } catch (IOException | RuntimeException e) {
+            mmproj.close();
+            throw e;
+        }
     }
 }

@@ -14,6 +14,7 @@ public final class Batch {
     private SequenceKv[] sequences = new SequenceKv[16];
     private boolean[] wantLogits = new boolean[16];
     private float[][] embeddings = new float[16][];
+    private int[] embeddingOffsets = new int[16];
 
     public void clear() {
         for (int i = 0; i < size; i++) {
@@ -26,15 +27,17 @@ public final class Batch {
     /**
      * Adds a row.
      *
-     * @param embedding the input embedding to use instead of the token's (image patches), or null
+     * @param embeddings      an array holding the input embedding to use instead of the token's (image patches), or null
+     * @param embeddingOffset where that embedding starts in the array
      */
-    public void add(int token, int position, SequenceKv kv, boolean logits, float[] embedding) {
+    public void add(int token, int position, SequenceKv kv, boolean logits, float[] embeddings, int embeddingOffset) {
         if (size == tokens.length) grow();
         tokens[size] = token;
         positions[size] = position;
         sequences[size] = kv;
         wantLogits[size] = logits;
-        embeddings[size] = embedding;
+        this.embeddings[size] = embeddings;
+        embeddingOffsets[size] = embeddingOffset;
         size++;
     }
 
@@ -45,6 +48,7 @@ public final class Batch {
         sequences = java.util.Arrays.copyOf(sequences, n);
         wantLogits = java.util.Arrays.copyOf(wantLogits, n);
         embeddings = java.util.Arrays.copyOf(embeddings, n);
+        embeddingOffsets = java.util.Arrays.copyOf(embeddingOffsets, n);
     }
 
     public int size() { return size; }
@@ -57,7 +61,10 @@ public final class Batch {
 
     public boolean wantsLogits(int row) { return wantLogits[row]; }
 
+    /** The array holding this row's input embedding, or null to embed its token. */
     public float[] embedding(int row) { return embeddings[row]; }
+
+    public int embeddingOffset(int row) { return embeddingOffsets[row]; }
 
     public int logitRows() {
         int n = 0;

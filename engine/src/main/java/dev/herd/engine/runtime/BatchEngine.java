@@ -14,6 +14,8 @@ import dev.herd.engine.chat.ChatTemplate;
 import dev.herd.engine.chat.ChatTemplateException;
 import dev.herd.engine.tokenizer.Tokenizer;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -30,10 +32,19 @@ public final class BatchEngine implements Engine {
     private final ComputePool pool;
     private final Scheduler scheduler;
     private final int contextLength;
+    private final VisionModel vision;
 
-    public BatchEngine(TextModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, ModelInfo info,
+    /**
+     * @param vision the vision tower, or null for a text-only engine
+     */
+    public BatchEngine(TextModel model, VisionModel vision, Tokenizer tokenizer, ChatTemplate chatTemplate, ModelInfo info,
                        EngineOptions options, ComputePool pool) {
         this.model = model;
+        this.vision = vision;
+        if (vision != null && vision.embeddingDim() != model.embeddingDim()) {
+            throw new IllegalArgumentException("the vision projector outputs " + vision.embeddingDim() + "-wide embeddings but the text model takes "
+                    + model.embeddingDim() + ": they are not a pair");
+        }
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
         this.info = info;
@@ -52,28 +63,137 @@ public final class BatchEngine implements Engine {
     public CompletableFuture<GenerationResult> generate(GenerationRequest request) {
         long start = System.nanoTime();
         CompletableFuture<GenerationResult> future = new CompletableFuture<>();
-        int[] prompt;
+        PromptPlan plan;
         try {
-            prompt = promptTokens(request.prompt());
-            if (prompt.length == 0) throw new RequestException("the prompt is empty");
-            if (prompt.length >= contextLength) {
+            plan = plan(request.prompt());
+            if (plan.tokens.length == 0) throw new RequestException("the prompt is empty");
+            if (plan.tokens.length >= contextLength) {
+                if (!plan.images.isEmpty()) {
+                    throw new RequestException("the prompt has " + plan.tokens.length + " tokens (images included) but the context window holds "
+                            + contextLength + "; prompts with images are never truncated");
+                }
                 // Truncation leaves room to generate: max_tokens, but at most half the window.
                 int reserve = Math.max(1, Math.min(request.maxTokens(), contextLength / 2));
-                prompt = fitToContext(prompt, contextLength - reserve, request.overflow(), "prompt");
+                plan = new PromptPlan(fitToContext(plan.tokens, contextLength - reserve, request.overflow(), "prompt"), List.of(), null);
             }
         } catch (RequestException | ChatTemplateException e) {
             future.complete(GenerationResult.failed(e.getMessage(), 0, System.nanoTime() - start));
             return future;
-        }
-        if (request.maxTokens() == 0) {
-            future.complete(new GenerationResult(new int[0], "", dev.herd.engine.FinishReason.LENGTH, prompt.length, 0,
-                    java.util.List.of(), null, System.nanoTime() - start));
+        } catch (RuntimeException e) {
+            // Image decoding and tiling failures name the image.
+            future.complete(GenerationResult.failed(e.getMessage() != null ? e.getMessage() : e.toString(), 0, System.nanoTime() - start));
             return future;
         }
-        int room = contextLength - prompt.length;
-        int maxNew = Math.min(request.maxTokens(), room);
-        scheduler.submit(new GenerateJob(prompt, request, future, tokenizer, maxNew, maxNew < request.maxTokens(), null));
+        if (request.maxTokens() == 0) {
+            future.complete(new GenerationResult(new int[0], "", dev.herd.engine.FinishReason.LENGTH, plan.tokens.length, 0,
+                    List.of(), null, System.nanoTime() - start));
+            return future;
+        }
+        int maxNew = Math.min(request.maxTokens(), contextLength - plan.tokens.length);
+        GenerateJob job = new GenerateJob(plan.tokens, request, future, tokenizer, maxNew);
+        if (!plan.images.isEmpty()) {
+            job.images = plan.images;
+            job.embeddingRow = plan.embeddingRow;
+            job.embeddingDim = model.embeddingDim();
+        }
+        scheduler.submit(job);
         return future;
+    }
+
+    /** A prompt's tokens and, for images, which positions take which embedding rows. */
+    private record PromptPlan(int[] tokens, List<VisionModel.PreparedImage> images, int[] embeddingRow) {}
+
+    private PromptPlan plan(Prompt prompt) {
+        return switch (prompt) {
+            case Prompt.Tokens t -> {
+                checkTokenIds(t.ids());
+                yield new PromptPlan(t.ids().clone(), List.of(), null);
+            }
+            case Prompt.Text t -> {
+                requireTokenizer();
+                if (t.text().isEmpty() && t.images().isEmpty()) throw new RequestException("the prompt is empty");
+                if (t.images().isEmpty()) yield new PromptPlan(tokenizer.encode(t.text(), t.addBos(), t.parseSpecial()), List.of(), null);
+                yield textWithImages(t);
+            }
+            case Prompt.Chat c -> {
+                requireTokenizer();
+                if (c.messages().isEmpty()) throw new RequestException("the chat has no messages");
+                List<byte[]> images = new ArrayList<>();
+                for (ChatMessage m : c.messages()) {
+                    for (ChatMessage.Content part : m.content()) {
+                        if (part instanceof ChatMessage.Content.Image img) images.add(img.encoded());
+                    }
+                }
+                // The rendered template starts with BOS itself: no second one.
+                int[] ids = tokenizer.encode(chatTemplate.render(c.messages(), true), false, true);
+                yield images.isEmpty() ? new PromptPlan(ids, List.of(), null) : chatWithImages(ids, images);
+            }
+        };
+    }
+
+    /** Text with images: each {@code <|image|>} in the text takes the next image; with none, the images go first. */
+    private PromptPlan textWithImages(Prompt.Text t) {
+        List<VisionModel.PreparedImage> images = prepareImages(t.images());
+        String marker = "<|image|>";
+        List<String> segments = new ArrayList<>(List.of(t.text().split(java.util.regex.Pattern.quote(marker), -1)));
+        if (segments.size() == 1) segments.addFirst("");
+        if (segments.size() - 1 != images.size()) {
+            throw new RequestException("the prompt has " + (segments.size() - 1) + " " + marker + " placeholder(s) but "
+                    + images.size() + " image(s) were given");
+        }
+        IntList tokens = new IntList();
+        if (t.addBos() && tokenizer.bosId() >= 0) tokens.add(tokenizer.bosId(), -1);
+        for (int i = 0; i < segments.size(); i++) {
+            for (int id : tokenizer.encode(segments.get(i), false, t.parseSpecial())) tokens.add(id, -1);
+            if (i < images.size()) tokens.addImage(images.get(i));
+        }
+        return tokens.plan(images);
+    }
+
+    /** A rendered chat: each {@code <|image|>} token the template emitted takes the next image, in message order. */
+    private PromptPlan chatWithImages(int[] ids, List<byte[]> encodedImages) {
+        List<VisionModel.PreparedImage> images = prepareImages(encodedImages);
+        int placeholder = tokenizer.specialTokenId("<|image|>");
+        IntList tokens = new IntList();
+        int used = 0;
+        for (int id : ids) {
+            if (id == placeholder && placeholder >= 0 && used < images.size()) tokens.addImage(images.get(used++));
+            else tokens.add(id, -1);
+        }
+        if (used != images.size()) {
+            throw new RequestException("the chat template placed " + used + " of " + images.size() + " images; it must emit <|image|> for each image part");
+        }
+        return tokens.plan(images);
+    }
+
+    private List<VisionModel.PreparedImage> prepareImages(List<byte[]> encoded) {
+        if (vision == null) throw new RequestException("no vision projector is loaded (model.mmproj / --mmproj), so images cannot be read");
+        List<VisionModel.PreparedImage> out = new ArrayList<>();
+        for (int i = 0; i < encoded.size(); i++) out.add(vision.prepare(encoded.get(i), "image " + (i + 1), tokenizer::specialTokenId));
+        return out;
+    }
+
+    /** Token ids with, per position, the embedding row it takes (-1: none). */
+    private static final class IntList {
+        int[] ids = new int[64], rows = new int[64];
+        int size, nextRow;
+
+        void add(int id, int row) {
+            if (size == ids.length) {
+                ids = java.util.Arrays.copyOf(ids, size * 2);
+                rows = java.util.Arrays.copyOf(rows, size * 2);
+            }
+            ids[size] = id;
+            rows[size++] = row;
+        }
+
+        void addImage(VisionModel.PreparedImage image) {
+            for (int id : image.layoutIds()) add(id, id == image.embeddingToken() ? nextRow++ : -1);
+        }
+
+        PromptPlan plan(List<VisionModel.PreparedImage> images) {
+            return new PromptPlan(java.util.Arrays.copyOf(ids, size), images, java.util.Arrays.copyOf(rows, size));
+        }
     }
 
     @Override
@@ -129,34 +249,6 @@ public final class BatchEngine implements Engine {
         scheduler.trace(trace);
     }
 
-    private int[] promptTokens(Prompt prompt) {
-        return switch (prompt) {
-            case Prompt.Tokens t -> {
-                checkTokenIds(t.ids());
-                yield t.ids().clone();
-            }
-            case Prompt.Text t -> {
-                requireTokenizer();
-                if (t.text().isEmpty()) throw new RequestException("the prompt is empty");
-                if (!t.images().isEmpty()) throw new RequestException("this engine has no vision projector loaded, so it cannot read images");
-                yield tokenizer.encode(t.text(), t.addBos(), t.parseSpecial());
-            }
-            case Prompt.Chat c -> {
-                requireTokenizer();
-                if (c.messages().isEmpty()) throw new RequestException("the chat has no messages");
-                for (ChatMessage m : c.messages()) {
-                    for (ChatMessage.Content part : m.content()) {
-                        if (part instanceof ChatMessage.Content.Image) {
-                            throw new RequestException("this engine has no vision projector loaded, so it cannot read images");
-                        }
-                    }
-                }
-                // The rendered template starts with BOS itself: no second one.
-                yield tokenizer.encode(chatTemplate.render(c.messages(), true), false, true);
-            }
-        };
-    }
-
     private void requireTokenizer() {
         if (tokenizer == null) throw new RequestException("this model has no tokenizer; pass token ids");
     }
@@ -197,6 +289,7 @@ public final class BatchEngine implements Engine {
         scheduler.close();
         pool.close();
         model.close();
+        if (vision != null) vision.close();
     }
 
     /** A request that cannot run as given; becomes the result's error. */

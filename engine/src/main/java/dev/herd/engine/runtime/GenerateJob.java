@@ -22,32 +22,26 @@ final class GenerateJob extends Job {
     private final Tokenizer tokenizer;
     private final int promptLength;
     private final int maxNew;
-    private final boolean contextBound;
     private final Sampler sampler;
     private final StreamingDecoder decoder;
     private final StringBuilder text = new StringBuilder();
     private final List<TokenLogprob> logprobs = new ArrayList<>();
     private final int maxStopLength;
-    private final float[][] embeddings;
 
     /**
      * @param maxNew       tokens that may be generated (the request's limit, capped by the context)
-     * @param contextBound whether {@code maxNew} was capped by the context (finish reason stays "length")
-     * @param embeddings   per-position input embeddings (image patches), or null
      */
     GenerateJob(int[] prompt, GenerationRequest request, CompletableFuture<GenerationResult> future, Tokenizer tokenizer,
-                int maxNew, boolean contextBound, float[][] embeddings) {
+                int maxNew) {
         super(prompt);
         this.request = request;
         this.future = future;
         this.tokenizer = tokenizer;
         this.promptLength = prompt.length;
         this.maxNew = maxNew;
-        this.contextBound = contextBound;
         this.sampler = new Sampler(request.sampling(), prompt);
         this.decoder = tokenizer == null ? null : tokenizer.newStreamingDecoder();
         this.maxStopLength = request.stopStrings().stream().mapToInt(String::length).max().orElse(0);
-        this.embeddings = embeddings;
     }
 
     @Override
@@ -62,11 +56,6 @@ final class GenerateJob extends Job {
     @Override
     boolean wantsLogits(int position) {
         return position >= promptLength - 1;
-    }
-
-    @Override
-    float[] embedding(int position) {
-        return embeddings != null && position < embeddings.length ? embeddings[position] : null;
     }
 
     @Override

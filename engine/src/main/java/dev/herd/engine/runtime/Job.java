@@ -39,14 +39,36 @@ abstract class Job {
     /** Ends the job with an engine failure. */
     abstract void fail(Throwable error);
 
-    /** Input embedding for {@code position}, or null to use the token's own. */
-    float[] embedding(int position) { return null; }
+    /** Images whose embeddings replace some prompt positions; encoded by {@link #prepare()}. */
+    java.util.List<VisionModel.PreparedImage> images = java.util.List.of();
+    /** Per prompt position, the row of {@link #embeddings} it takes, or -1 for its token's own. */
+    int[] embeddingRow;
+    float[] embeddings;
+    int embeddingDim;
+
+    /** Encodes the images (on the scheduler thread, which owns the compute pool). */
+    void prepare() {
+        if (images.isEmpty() || embeddings != null) return;
+        float[][] parts = new float[images.size()][];
+        int total = 0;
+        for (int i = 0; i < parts.length; i++) total += (parts[i] = images.get(i).embed()).length;
+        embeddings = new float[total];
+        int at = 0;
+        for (float[] part : parts) {
+            System.arraycopy(part, 0, embeddings, at, part.length);
+            at += part.length;
+        }
+    }
+
+    boolean hasEmbedding(int position) {
+        return embeddingRow != null && position < embeddingRow.length && embeddingRow[position] >= 0;
+    }
 
     boolean hasPendingTokens() { return fed < length; }
 
     /** Whether block {@code b}'s positions may be shared by prefix: none takes an embedding instead of its token. */
     boolean cacheable(int b) {
-        for (int p = b * KvCache.BLOCK; p < (b + 1) * KvCache.BLOCK; p++) if (embedding(p) != null) return false;
+        for (int p = b * KvCache.BLOCK; p < (b + 1) * KvCache.BLOCK; p++) if (hasEmbedding(p)) return false;
         return true;
     }
 

@@ -96,6 +96,12 @@ final class Scheduler implements AutoCloseable {
             }
             if (blocks - matched > cache.freeBlocks()) return; // waits for running sequences to finish
             it.remove();
+            try {
+                job.prepare();
+            } catch (RuntimeException e) {
+                job.fail(e);
+                continue;
+            }
             job.kv = new SequenceKv(cache);
             for (KvCache.PrefixKey k : keys) job.kv.adopt(cache.lookup(k));
             job.kv.reserve(positions);
@@ -178,7 +184,11 @@ final class Scheduler implements AutoCloseable {
     private int addRows(Job job, int count) {
         for (int i = 0; i < count; i++) {
             int pos = job.fed + i;
-            batch.add(job.tokens[pos], pos, job.kv, job.wantsLogits(pos), job.embedding(pos));
+            if (job.hasEmbedding(pos)) {
+                batch.add(job.tokens[pos], pos, job.kv, job.wantsLogits(pos), job.embeddings, job.embeddingRow[pos] * job.embeddingDim);
+            } else {
+                batch.add(job.tokens[pos], pos, job.kv, job.wantsLogits(pos), null, 0);
+            }
             rowJobs.add(job);
         }
         return count;

@@ -88,7 +88,7 @@ public final class Llama4TextModel implements TextModel {
         for (int t = 0; t < b.size(); t++) {
             float[] override = b.embedding(t);
             if (override != null) {
-                System.arraycopy(override, 0, x, t * d, d);
+                System.arraycopy(override, b.embeddingOffset(t), x, t * d, d);
                 continue;
             }
             int token = b.token(t);
