@@ -42,8 +42,14 @@ final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
-    @Option(names = "--chat", description = "wrap --prompt as a user message in the model's chat template")
+    @Option(names = "--chat", description = "wrap --prompt (and the images) as a user message in the model's chat template")
     boolean chat;
+
+    @Option(names = "--mmproj", paramLabel = "FILE", description = "vision projector GGUF (needed for --image)")
+    java.nio.file.Path mmproj;
+
+    @Option(names = "--image", paramLabel = "FILE", description = "image to show the model (repeatable; each replaces one <|image|> in the prompt, else they come first)")
+    List<java.nio.file.Path> images = new ArrayList<>();
 
     @Option(names = {"-n", "--max-tokens"}, required = true, paramLabel = "N", description = "most tokens to generate")
     int maxTokens;
@@ -103,16 +109,31 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage());
         }
+        if (!images.isEmpty() && mmproj == null) throw new CliException("--image needs --mmproj (the vision projector)");
+        if (!images.isEmpty() && input.tokens != null) throw new CliException("--image needs --prompt, not --tokens");
+        List<byte[]> imageBytes = new ArrayList<>();
+        for (java.nio.file.Path p : images) {
+            if (!java.nio.file.Files.isRegularFile(p)) throw new CliException("image not found: " + p);
+            imageBytes.add(java.nio.file.Files.readAllBytes(p));
+        }
         Prompt prompt;
-        if (input.tokens != null) prompt = new Prompt.Tokens(ModelOptions.parseIds(input.tokens, "--tokens"));
-        else if (chat) prompt = new Prompt.Chat(List.of(ChatMessage.text("user", input.prompt)));
-        else prompt = new Prompt.Text(input.prompt);
+        if (input.tokens != null) {
+            prompt = new Prompt.Tokens(ModelOptions.parseIds(input.tokens, "--tokens"));
+        } else if (chat) {
+            List<ChatMessage.Content> parts = new ArrayList<>();
+            for (byte[] b : imageBytes) parts.add(new ChatMessage.Content.Image(b));
+            parts.add(new ChatMessage.Content.Text(input.prompt));
+            prompt = new Prompt.Chat(List.of(new ChatMessage("user", parts)));
+        } else {
+            prompt = new Prompt.Text(input.prompt, true, false, imageBytes);
+        }
 
         GenerationRequest request = new GenerationRequest(prompt, sampling, maxTokens, stop,
                 stopTokens.stream().mapToInt(Integer::intValue).toArray(), logprobs,
                 truncate ? ContextOverflowPolicy.TRUNCATE_LEFT : ContextOverflowPolicy.ERROR, ignoreEos);
         GenerationResult r;
-        try (Engine engine = Engine.load(model.engineOptions())) {
+        if (mmproj != null && !java.nio.file.Files.isRegularFile(mmproj)) throw new CliException("vision projector not found: " + mmproj);
+        try (Engine engine = Engine.load(mmproj == null ? model.engineOptions() : model.engineOptions().withMmproj(mmproj))) {
             r = engine.generate(request).get();
         }
         if (r.error() != null) throw new CliException(r.error(), 1);
