@@ -177,6 +177,7 @@ public final class GgufFile implements AutoCloseable {
         /** Where the field being read starts, for error messages. */
         private long fieldStart;
         private long heapEstimate;
+        private long alignmentAt;
 
         Parser(Path path, MemorySegment file, Arena arena) {
             this.path = path;
@@ -404,6 +405,7 @@ public final class GgufFile implements AutoCloseable {
                 if (key.isEmpty()) throw error("metadata key #" + i + " is empty");
                 String what = "metadata " + quote(key);
                 GgufValueType type = valueType("type of " + what);
+                if (key.equals(ALIGNMENT_KEY)) alignmentAt = pos;
                 GgufValue value = value(type, what);
                 charge(64, what);
                 if (entries.putIfAbsent(key, value) != null) throw error(what + " appears twice");
@@ -443,6 +445,7 @@ public final class GgufFile implements AutoCloseable {
 
         private int alignment(GgufValue declared) throws GgufFormatException {
             if (declared == null) return DEFAULT_ALIGNMENT;
+            fieldStart = alignmentAt;
             if (declared.type() != GgufValueType.UINT32) {
                 throw error(ALIGNMENT_KEY + " must be a uint32 (GGUF spec), got a " + declared.type().displayName() + " " + declared);
             }
