@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -178,6 +179,9 @@ public final class GgufFile implements AutoCloseable {
         private long fieldStart;
         private long heapEstimate;
         private long alignmentAt;
+        private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
 
         Parser(Path path, MemorySegment file, Arena arena) {
             this.path = path;
@@ -266,23 +270,32 @@ public final class GgufFile implements AutoCloseable {
         }
 
         private String string(String field, long maxBytes) throws GgufFormatException {
-            long len = i64(field + " length");
+            return string(field, -1, maxBytes);
+        }
+
+        /** A string; {@code index} >= 0 names an array element (the name is only built for an error, these are many). */
+        private String string(String field, int index, long maxBytes) throws GgufFormatException {
+            fieldStart = pos;
+            if (size - pos < 8) need(8, element(field, index) + " length");
+            long len = file.get(I64, pos);
+            pos += 8;
             if (len < 0 || len > maxBytes) {
-                throw error(field + " declares a string of " + Long.toUnsignedString(len) + " bytes (limit " + maxBytes + ")");
+                throw error(element(field, index) + " declares a string of " + Long.toUnsignedString(len) + " bytes (limit " + maxBytes + ")");
             }
-            need(len, field);
+            if (len > size - pos) need(len, element(field, index));
             charge(40 + 2 * len, field);
-            byte[] bytes = file.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+            ByteBuffer bytes = file.asSlice(pos, len).asByteBuffer();
             fieldStart = pos;
             pos += len;
             try {
-                return StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(bytes)).toString();
+                return utf8.decode(bytes).toString();
             } catch (CharacterCodingException e) {
-                throw error(field + " is not valid UTF-8");
+                throw error(element(field, index) + " is not valid UTF-8");
             }
+        }
+
+        private static String element(String field, int index) {
+            return index < 0 ? field : field + "[" + index + "]";
         }
 
         private GgufValueType valueType(String field) throws GgufFormatException {
@@ -303,17 +316,17 @@ public final class GgufFile implements AutoCloseable {
                 case UINT64, INT64 -> i64(field);
                 case FLOAT32 -> f32(field);
                 case FLOAT64 -> f64(field);
-                case BOOL -> bool(field);
+                case BOOL -> bool(field, -1);
                 case STRING -> string(field, MAX_STRING_BYTES);
                 case ARRAY -> array(field, 1);
             };
             return new GgufValue(type, v);
         }
 
-        private boolean bool(String field) throws GgufFormatException {
+        private boolean bool(String field, int index) throws GgufFormatException {
             int b = u8(field);
             // The spec makes any other byte invalid; llama.cpp reads it as true, we refuse it as corruption.
-            if (b > 1) throw error(field + " is a bool with byte value " + b + " (expected 0 or 1)");
+            if (b > 1) throw error(element(field, index) + " is a bool with byte value " + b + " (expected 0 or 1)");
             return b == 1;
         }
 
@@ -335,12 +348,12 @@ public final class GgufFile implements AutoCloseable {
                 }
                 case BOOL -> {
                     boolean[] out = new boolean[n];
-                    for (int i = 0; i < n; i++) out[i] = bool(field + "[" + i + "]");
+                    for (int i = 0; i < n; i++) out[i] = bool(field, i);
                     yield out;
                 }
                 case STRING -> {
                     String[] out = new String[n];
-                    for (int i = 0; i < n; i++) out[i] = string(field + "[" + i + "]", MAX_STRING_BYTES);
+                    for (int i = 0; i < n; i++) out[i] = string(field, i, MAX_STRING_BYTES);
                     yield out;
                 }
                 case ARRAY -> {
