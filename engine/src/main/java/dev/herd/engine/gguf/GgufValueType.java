@@ -31,11 +31,6 @@ public enum GgufValueType {
         };
     }
 
-    /** Bytes of one encoded value of a fixed-size type; -1 for strings and arrays. */
-    public int fixedSize() {
-        return this == STRING || this == ARRAY ? -1 : minBytes;
-    }
-
     /** Whether {@code v} is representable in this integer type (UINT64 values above 2^63-1 are stored wrapped, so any long fits). */
     boolean holds(long v) {
         return switch (this) {
