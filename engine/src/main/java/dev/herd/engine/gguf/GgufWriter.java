@@ -88,7 +88,7 @@ public final class GgufWriter {
     /** Files whose mappings back tensor data here: writing over one of them would pull the data from under us. */
     private final Set<Path> sources = new LinkedHashSet<>();
 
-    /** Everything in {@code file}: metadata (exact types, in order) and tensors, whose data stays mapped until written. */
+    /** Everything in {@code file}: metadata (exact types, in order) and tensors, read from its mapping when written (keep it open until then). */
     public static GgufWriter copyOf(GgufFile file) {
         GgufWriter w = new GgufWriter();
         file.entries().forEach(w::put);
@@ -97,7 +97,7 @@ public final class GgufWriter {
         return w;
     }
 
-    /** A split or single model merged: the first part's metadata without the split.* keys, and every tensor. */
+    /** A split or single model merged: the first part's metadata without the split.* keys, and every tensor (keep the model open until written). */
     public static GgufWriter copyOf(GgufModel model) {
         GgufWriter w = new GgufWriter();
         model.parts().getFirst().entries().forEach(w::put);
