@@ -70,6 +70,17 @@ public final class EncodedActivations {
         return encode(src, 0, length, count);
     }
 
+    /** Sizes the buffer for {@code count} vectors, to be filled by {@link #encodeVector} (possibly from several threads). */
+    public void prepare(int count) {
+        ensureCapacity(count);
+        this.count = count;
+    }
+
+    /** Encodes one vector of {@link #length()} floats from {@code src} into slot {@code t} (after {@link #prepare}). */
+    public void encodeVector(float[] src, int srcOffset, int t) {
+        ActivationEncoders.encode(encoding, src, srcOffset, length, this, t);
+    }
+
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
         int cap = Math.max(n, capacity * 2);

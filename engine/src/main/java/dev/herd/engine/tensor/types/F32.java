@@ -3,9 +3,9 @@ package dev.herd.engine.tensor.types;
 import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.GgmlType;
+import dev.herd.engine.tensor.VectorMath;
 import dev.herd.engine.tensor.WeightKernel;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -59,7 +59,7 @@ public final class F32 implements WeightKernel {
             acc0 = FloatVector.fromMemorySegment(S, a, aOffset + (long) i * 4, le)
                     .fma(FloatVector.fromMemorySegment(S, b, bOffset + (long) i * 4, le), acc0);
         }
-        float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sumLanes(acc0.add(acc1).add(acc2.add(acc3)));
         for (; i < n; i++) {
             sum = Math.fma(a.get(LE_FLOAT, aOffset + (long) i * 4), b.get(LE_FLOAT, bOffset + (long) i * 4), sum);
         }
