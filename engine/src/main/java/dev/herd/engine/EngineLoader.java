@@ -1,6 +1,10 @@
 package dev.herd.engine;
 
+import dev.herd.engine.chat.ChatTemplate;
+import dev.herd.engine.chat.ChatTemplates;
 import dev.herd.engine.gguf.GgufModel;
+import dev.herd.engine.tokenizer.Tokenizer;
+import dev.herd.engine.tokenizer.Tokenizers;
 import dev.herd.engine.model.ModelLoader;
 import dev.herd.engine.runtime.BatchEngine;
 import dev.herd.engine.runtime.ComputePool;
@@ -25,8 +29,9 @@ final class EngineLoader {
             String name = gguf.metadata().string("general.name", options.model().getFileName().toString());
             ModelInfo info = new ModelInfo(name, gguf.metadata().string("general.architecture"),
                     dominantType(gguf), context, model.vocabSize(), vision != null);
-            // The tokenizer and chat template are wired in when the tokenizer package lands.
-            return new BatchEngine(model, vision, null, null, info, options, pool);
+            Tokenizer tokenizer = Tokenizers.fromGguf(gguf.metadata());
+            ChatTemplate template = ChatTemplates.forModel(gguf.metadata(), tokenizer);
+            return new BatchEngine(model, vision, tokenizer, template, info, options, pool);
         } catch (IOException | RuntimeException e) {
             if (gguf != null) gguf.close();
             if (vision != null) vision.close();
