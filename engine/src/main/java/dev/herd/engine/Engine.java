@@ -19,7 +19,7 @@ public interface Engine extends AutoCloseable {
 
     /** Maps the model file(s) named by the options and starts the engine's scheduler. */
     static Engine load(EngineOptions options) throws IOException {
-        return dev.herd.engine.runtime.BatchEngine.load(options);
+        return EngineLoader.load(options);
     }
 
     ModelInfo modelInfo();

@@ -14,10 +14,11 @@ import java.util.Objects;
  * @param logprobs      how many top alternatives to report per generated token (0 = none, only
  *                      the chosen token's logprob is then not reported either)
  * @param overflow      what to do when the prompt does not fit the context
+ * @param ignoreEos     keep generating through end-of-generation tokens (llama.cpp's {@code --ignore-eos})
  */
 public record GenerationRequest(Prompt prompt, SamplingParams sampling, int maxTokens,
                                 List<String> stopStrings, int[] stopTokens, int logprobs,
-                                ContextOverflowPolicy overflow) {
+                                ContextOverflowPolicy overflow, boolean ignoreEos) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -30,11 +31,12 @@ public record GenerationRequest(Prompt prompt, SamplingParams sampling, int maxT
     }
 
     public static GenerationRequest greedy(Prompt prompt, int maxTokens) {
-        return new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, List.of(), new int[0], 0, ContextOverflowPolicy.ERROR);
+        return new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, List.of(), new int[0], 0, ContextOverflowPolicy.ERROR, false);
     }
 
-    public GenerationRequest withSampling(SamplingParams s) { return new GenerationRequest(prompt, s, maxTokens, stopStrings, stopTokens, logprobs, overflow); }
-    public GenerationRequest withStop(List<String> strings, int[] tokens) { return new GenerationRequest(prompt, sampling, maxTokens, strings, tokens, logprobs, overflow); }
-    public GenerationRequest withLogprobs(int n) { return new GenerationRequest(prompt, sampling, maxTokens, stopStrings, stopTokens, n, overflow); }
-    public GenerationRequest withOverflow(ContextOverflowPolicy p) { return new GenerationRequest(prompt, sampling, maxTokens, stopStrings, stopTokens, logprobs, p); }
+    public GenerationRequest withSampling(SamplingParams s) { return new GenerationRequest(prompt, s, maxTokens, stopStrings, stopTokens, logprobs, overflow, ignoreEos); }
+    public GenerationRequest withStop(List<String> strings, int[] tokens) { return new GenerationRequest(prompt, sampling, maxTokens, strings, tokens, logprobs, overflow, ignoreEos); }
+    public GenerationRequest withLogprobs(int n) { return new GenerationRequest(prompt, sampling, maxTokens, stopStrings, stopTokens, n, overflow, ignoreEos); }
+    public GenerationRequest withOverflow(ContextOverflowPolicy p) { return new GenerationRequest(prompt, sampling, maxTokens, stopStrings, stopTokens, logprobs, p, ignoreEos); }
+    public GenerationRequest withIgnoreEos(boolean ignore) { return new GenerationRequest(prompt, sampling, maxTokens, stopStrings, stopTokens, logprobs, overflow, ignore); }
 }

@@ -2,8 +2,8 @@ package dev.herd.engine.gguf;
 
 import dev.herd.engine.tensor.Tensor;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,61 +33,89 @@ public final class GgufModel implements AutoCloseable {
         this.metadata = new Metadata(parts.getFirst().path(), parts.getFirst().metadata());
     }
 
-    /** Opens a single GGUF file, or every part of a split model given its first part. */
+    public static final String SPLIT_NO = "split.no";
+    public static final String SPLIT_COUNT = "split.count";
+    public static final String SPLIT_TENSORS_COUNT = "split.tensors.count";
+
+    /** The name of part {@code index} (0-based) of {@code count}, as gguf-split and llama.cpp spell it. */
+    public static Path splitPath(Path prefix, int index, int count) {
+        return prefix.resolveSibling(String.format("%s-%05d-of-%05d.gguf", prefix.getFileName(), index + 1, count));
+    }
+
+    /**
+     * Opens a single GGUF file, or every part of a split model given its first part. Parts are
+     * checked as llama.cpp checks them: each must exist, declare its own index and the same count,
+     * and no tensor may appear in two parts; {@code split.tensors.count}, when present, must match.
+     */
     public static GgufModel open(Path path) throws IOException {
         List<GgufFile> parts = new ArrayList<>();
         try {
             GgufFile first = GgufFile.open(path);
             parts.add(first);
-            long splitCount = splitKey(first, "split.count");
+            long splitCount = splitKey(first, SPLIT_COUNT, 1);
             if (splitCount > 1) {
-                long splitNo = splitKey(first, "split.no");
-                if (splitNo != 0) {
-                    throw new GgufFormatException(path, "is part " + (splitNo + 1) + " of a split model; open the first part (-00001-of-"
-                            + String.format("%05d", splitCount) + ".gguf)");
-                }
+                long splitNo = splitKey(first, SPLIT_NO, 0);
                 Matcher m = SPLIT_NAME.matcher(path.getFileName().toString());
-                if (!m.matches() || Integer.parseInt(m.group(3)) != splitCount) {
-                    throw new GgufFormatException(path, "declares split.count = " + splitCount
-                            + " but is not named <prefix>-00001-of-" + String.format("%05d", splitCount) + ".gguf, so its other parts cannot be found");
+                if (splitNo != 0) {
+                    String firstName = m.matches() ? splitPath(path.resolveSibling(m.group(1)), 0, (int) splitCount).getFileName().toString()
+                            : "the part with split.no = 0";
+                    throw new GgufFormatException(path, "is part " + (splitNo + 1) + " of a split model (split.no = " + splitNo
+                            + "); open its first part, " + firstName);
                 }
-                for (int i = 2; i <= splitCount; i++) {
-                    Path part = path.resolveSibling(String.format("%s-%05d-of-%05d.gguf", m.group(1), i, splitCount));
+                if (!m.matches() || Integer.parseInt(m.group(2)) != 1 || Integer.parseInt(m.group(3)) != splitCount) {
+                    throw new GgufFormatException(path, "declares split.count = " + splitCount + " but is not named <prefix>-00001-of-"
+                            + String.format("%05d", splitCount) + ".gguf, so its other parts cannot be found");
+                }
+                for (int i = 1; i < splitCount; i++) {
+                    Path part = splitPath(path.resolveSibling(m.group(1)), i, (int) splitCount);
                     if (!Files.exists(part)) {
-                        throw new GgufFormatException(path, "split part " + i + " of " + splitCount + " is missing: " + part);
+                        throw new FileNotFoundException(path + ": split part " + (i + 1) + " of " + splitCount + " is missing: " + part);
                     }
                     GgufFile f = GgufFile.open(part);
                     parts.add(f);
-                    if (splitKey(f, "split.no") != i - 1 || splitKey(f, "split.count") != splitCount) {
-                        throw new GgufFormatException(part, "split.no/split.count say this is not part " + i + " of " + splitCount);
+                    long no = splitKey(f, SPLIT_NO, -1);
+                    long count = splitKey(f, SPLIT_COUNT, -1);
+                    if (no != i || count != splitCount) {
+                        throw new GgufFormatException(part, "should be part " + (i + 1) + " of " + splitCount + " (split.no = " + i
+                                + ", split.count = " + splitCount + ") but declares split.no = " + show(no) + ", split.count = " + show(count));
                     }
                 }
             }
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, Path> partOf = new LinkedHashMap<>();
             for (GgufFile f : parts) {
                 for (GgufTensorInfo info : f.tensors().values()) {
-                    MemorySegment data = f.tensorData(info);
-                    if (tensors.putIfAbsent(info.name(), new Tensor(info.name(), info.type(), info.ne(), data)) != null) {
-                        throw new GgufFormatException(f.path(), "tensor '" + info.name() + "' is also in another split part");
+                    Path previous = partOf.putIfAbsent(info.name(), f.path());
+                    if (previous != null) {
+                        throw new GgufFormatException(f.path(), "tensor " + GgufFile.quote(info.name()) + " is also in split part " + previous);
                     }
+                    tensors.put(info.name(), new Tensor(info.name(), info.type(), info.ne(), f.tensorData(info)));
                 }
             }
-            Object declaredTotal = first.metadata().get("split.tensors.count");
-            if (declaredTotal instanceof Long total && total != tensors.size()) {
-                throw new GgufFormatException(path, "split.tensors.count = " + total + " but the parts hold " + tensors.size() + " tensors");
+            for (GgufFile f : parts) {
+                long total = splitKey(f, SPLIT_TENSORS_COUNT, -1);
+                if (total != -1 && total != tensors.size()) {
+                    throw new GgufFormatException(f.path(), "split.tensors.count = " + total + " but the " + parts.size()
+                            + " part(s) hold " + tensors.size() + " tensors");
+                }
             }
             return new GgufModel(parts, tensors);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             parts.forEach(GgufFile::close);
             throw e;
         }
     }
 
-    private static long splitKey(GgufFile f, String key) throws GgufFormatException {
-        Object v = f.metadata().get(key);
-        if (v == null) return key.equals("split.count") ? 1 : 0;
-        if (!(v instanceof Long n) || n < 0 || n > 99_999) throw new GgufFormatException(f.path(), key + " must be a small unsigned integer, got " + v);
-        return n;
+    private static String show(long v) { return v == -1 ? "(absent)" : Long.toString(v); }
+
+    /** A split.* key: a small non-negative integer of any integer type, or {@code absent} when missing. */
+    private static long splitKey(GgufFile f, String key, long absent) throws GgufFormatException {
+        GgufValue v = f.entries().get(key);
+        if (v == null) return absent;
+        if (!v.type().isInteger() || (Long) v.value() < 0 || (Long) v.value() > (key.equals(SPLIT_TENSORS_COUNT) ? Integer.MAX_VALUE : 99_999)) {
+            throw new GgufFormatException(f.path(), key + " must be a small non-negative integer, got " + v.type().displayName() + " " + v);
+        }
+        return (Long) v.value();
     }
 
     public Path path() { return parts.getFirst().path(); }
@@ -125,6 +153,9 @@ public final class GgufModel implements AutoCloseable {
         }
 
         public Map<String, Object> asMap() { return values; }
+
+        /** The file the metadata came from (for error messages). */
+        public Path path() { return path; }
 
         public boolean has(String key) { return values.containsKey(key); }
 

@@ -81,6 +81,21 @@ public final class EncodedActivations {
         return encode(src, 0, length, count);
     }
 
+    /** Sizes the buffer for {@code count} vectors, to be filled by {@link #encodeVector} (possibly from several threads). */
+    public void prepare(int count) {
+        ensureCapacity(count);
+        this.count = count;
+    }
+
+    /** Encodes one vector of {@link #length()} floats from {@code src} into slot {@code t} (after {@link #prepare}). */
+    public void encodeVector(float[] src, int srcOffset, int t) {
+        if (t < 0 || t >= count) throw new IndexOutOfBoundsException("slot " + t + " of " + count + " prepared vectors");
+        if (srcOffset < 0 || (long) srcOffset + length > src.length) {
+            throw new IndexOutOfBoundsException("a vector of " + length + " from offset " + srcOffset + " does not fit a source of " + src.length);
+        }
+        ActivationEncoders.encode(encoding, src, srcOffset, length, this, t);
+    }
+
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
         int cap = Math.max(n, capacity * 2);

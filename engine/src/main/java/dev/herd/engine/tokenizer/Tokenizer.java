@@ -27,6 +27,9 @@ public interface Tokenizer {
 
     int eotId();
 
+    /** Whether the model expects BOS in front of a plain prompt (GGUF {@code tokenizer.ggml.add_bos_token}). */
+    default boolean addsBosByDefault() { return bosId() >= 0; }
+
     /** Tokens that end a generation (EOS, EOT, EOM…). */
     boolean isEndOfGeneration(int id);
 

@@ -1,0 +1,393 @@
+package dev.herd.engine.model.llama4;
+
+import dev.herd.engine.runtime.Batch;
+import dev.herd.engine.runtime.ComputePool;
+import dev.herd.engine.runtime.KvCache;
+import dev.herd.engine.runtime.Linear;
+import dev.herd.engine.runtime.SequenceKv;
+import dev.herd.engine.runtime.TextModel;
+import dev.herd.engine.tensor.EncodedActivations;
+import dev.herd.engine.tensor.Tensor;
+import dev.herd.engine.tensor.VectorMath;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The Llama 4 text decoder, as llama.cpp and transformers compute it (see docs/llama4.md):
+ * RMSNorm; grouped-query attention with interleaved-pair RoPE and per-head QK RMS-norm on RoPE
+ * layers, chunked local attention there and full causal attention with temperature-tuned queries
+ * on the NoPE layers; dense SwiGLU or MoE (top-k router, sigmoid weight scaling the expert's
+ * input, plus the shared expert) feed-forward; final norm and output head.
+ *
+ * <p>One {@link #forward} call processes a batch of tokens from any number of sequences; every
+ * per-token quantity is computed by the same operations whatever else is in the batch.
+ */
+public final class Llama4TextModel implements TextModel {
+
+    private final Llama4Config c;
+    private final Llama4Weights w;
+    private final Linear linear;
+    private final ComputePool pool;
+    private final AutoCloseable resources;
+    /** {@code freq_base^(-2/headDim)} in float, stepped the way ggml builds its RoPE cache. */
+    private final float thetaScale;
+    private final float thetaScaleChunked;
+
+    public Llama4TextModel(Llama4Config config, Llama4Weights weights, ComputePool pool, AutoCloseable resources) {
+        this.c = config;
+        this.w = weights;
+        this.pool = pool;
+        this.linear = new Linear(pool);
+        this.resources = resources;
+        this.thetaScale = (float) Math.pow(config.ropeTheta(), -2.0 / config.headDim());
+        this.thetaScaleChunked = (float) Math.pow(config.ropeThetaChunked(), -2.0 / config.headDim());
+    }
+
+    public Llama4Config config() { return c; }
+
+    @Override public int vocabSize() { return c.vocabSize(); }
+    @Override public int contextLength() { return c.contextLength(); }
+    @Override public int layers() { return c.layers(); }
+    @Override public int kvDim() { return c.kvDim(); }
+    @Override public int embeddingDim() { return c.dim(); }
+
+    @Override
+    public float[] forward(Batch b, RoutingTrace trace) {
+        int n = b.size();
+        int d = c.dim();
+        float[] x = new float[n * d];
+        embed(b, x);
+
+        float[] h = new float[n * d];
+        float[] q = new float[n * c.qDim()];
+        float[] k = new float[n * c.kvDim()];
+        float[] v = new float[n * c.kvDim()];
+        float[] attn = new float[n * c.qDim()];
+        float[] out = new float[n * d];
+        for (int l = 0; l < c.layers(); l++) {
+            Llama4Weights.Layer layer = w.layers[l];
+            rmsNormRows(x, h, n, d, layer.attnNorm());
+            attention(b, l, layer, h, q, k, v, attn, out);
+            addInto(x, out);
+            rmsNormRows(x, h, n, d, layer.ffnNorm());
+            if (layer.isMoe()) moe(l, layer, h, n, out, trace);
+            else swiglu("dense", layer.gate(), layer.up(), layer.down(), h, n, out);
+            addInto(x, out);
+        }
+        return logits(b, x);
+    }
+
+    private void embed(Batch b, float[] x) {
+        int d = c.dim();
+        Tensor e = w.tokenEmbedding;
+        for (int t = 0; t < b.size(); t++) {
+            float[] override = b.embedding(t);
+            if (override != null) {
+                System.arraycopy(override, b.embeddingOffset(t), x, t * d, d);
+                continue;
+            }
+            int token = b.token(t);
+            if (token < 0 || token >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+            }
+            e.kernel().dequantize(e.data(), token * e.rowBytes(), x, t * d, d);
+        }
+    }
+
+    // ---- attention -------------------------------------------------------------------------
+
+    private void attention(Batch b, int l, Llama4Weights.Layer layer, float[] h, float[] q, float[] k, float[] v,
+                           float[] attn, float[] out) {
+        int n = b.size(), d = c.dim(), hd = c.headDim();
+        EncodedActivations hq = linear.encode("attn_in", layer.wq(), h, n, d);
+        linear.matmul(layer.wq(), hq, q);
+        linear.matmul(layer.wk(), sameOrEncode(hq, "attn_in_k", layer.wk(), h, n, d), k);
+        linear.matmul(layer.wv(), sameOrEncode(hq, "attn_in_v", layer.wv(), h, n, d), v);
+
+        boolean rope = c.usesRope(l);
+        pool.parallelFor(n, t -> {
+            int pos = b.position(t);
+            if (rope) {
+                float scale = c.isChunked(l) ? thetaScaleChunked : thetaScale;
+                float[] cos = new float[hd / 2], sin = new float[hd / 2];
+                ropeAngles(pos, scale, cos, sin);
+                for (int head = 0; head < c.heads(); head++) rotate(q, (t * c.heads() + head) * hd, cos, sin);
+                for (int head = 0; head < c.kvHeads(); head++) rotate(k, (t * c.kvHeads() + head) * hd, cos, sin);
+                if (c.qkNorm()) {
+                    for (int head = 0; head < c.heads(); head++) rmsNormInPlace(q, (t * c.heads() + head) * hd, hd);
+                    for (int head = 0; head < c.kvHeads(); head++) rmsNormInPlace(k, (t * c.kvHeads() + head) * hd, hd);
+                }
+            } else {
+                float s = temperatureScale(pos);
+                if (s != 1f) for (int i = t * c.qDim(); i < (t + 1) * c.qDim(); i++) q[i] *= s;
+            }
+        });
+
+        // Store keys and values before attending: a prefill row sees the earlier rows of its own batch.
+        int kvDim = c.kvDim();
+        for (int t = 0; t < n; t++) {
+            SequenceKv seq = b.sequence(t);
+            int pos = b.position(t);
+            int block = seq.block(pos / KvCache.BLOCK), slot = (pos % KvCache.BLOCK) * kvDim;
+            System.arraycopy(k, t * kvDim, seq.cache().keys(block, l), slot, kvDim);
+            System.arraycopy(v, t * kvDim, seq.cache().values(block, l), slot, kvDim);
+        }
+
+        int groups = c.kvHeads();
+        boolean chunked = c.isChunked(l);
+        pool.parallelFor(n * groups, task -> attendGroup(b, l, task / groups, task % groups, chunked, q, attn));
+
+        EncodedActivations ao = linear.encode("attn_out", layer.wo(), attn, n, c.qDim());
+        linear.matmul(layer.wo(), ao, out);
+    }
+
+    private EncodedActivations sameOrEncode(EncodedActivations encoded, String slot, Tensor wt, float[] x, int n, int len) {
+        return wt.kernel().activationEncoding() == encoded.encoding() ? encoded : linear.encode(slot, wt, x, n, len);
+    }
+
+    /** llama.cpp's attention temperature for NoPE layers: 1 below position floor-1. */
+    float temperatureScale(int pos) {
+        return (float) (VectorMath.log(Math.floor((pos + 1.0f) / c.attnTempFloor()) + 1.0) * c.attnTempScale() + 1.0);
+    }
+
+    /** Cos/sin per rotary pair, stepping theta in float as ggml's rope cache does. */
+    private void ropeAngles(int pos, float scale, float[] cos, float[] sin) {
+        float theta = pos;
+        float[] factors = w.ropeFactors;
+        for (int i = 0; i < cos.length; i++) {
+            float angle = factors == null ? theta : theta / factors[i];
+            cos[i] = VectorMath.cos(angle);
+            sin[i] = VectorMath.sin(angle);
+            theta *= scale;
+        }
+    }
+
+    /** Rotates adjacent pairs {@code (x[2i], x[2i+1])} (ggml's "normal" RoPE, the complex layout). */
+    private static void rotate(float[] x, int off, float[] cos, float[] sin) {
+        for (int i = 0; i < cos.length; i++) {
+            float x0 = x[off + 2 * i], x1 = x[off + 2 * i + 1];
+            x[off + 2 * i] = x0 * cos[i] - x1 * sin[i];
+            x[off + 2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+        }
+    }
+
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** The query heads of kv-head {@code group} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
+    private void attendGroup(Batch b, int l, int t, int group, boolean chunked, float[] q, float[] attn) {
+        int hd = c.headDim(), kvDim = c.kvDim();
+        int pos = b.position(t);
+        int start = chunked ? pos / c.chunkSize() * c.chunkSize() : 0;
+        int count = pos - start + 1;
+        float[] scores = SCORES.get();
+        if (scores.length < count) {
+            scores = new float[Integer.highestOneBit(count) * 2];
+            SCORES.set(scores);
+        }
+        SequenceKv seq = b.sequence(t);
+        KvCache cache = seq.cache();
+        int headsPerGroup = c.heads() / c.kvHeads();
+        float scale = c.attentionScale();
+        boolean vector = hd % F.length() == 0;
+        for (int hh = 0; hh < headsPerGroup; hh++) {
+            int head = group * headsPerGroup + hh;
+            int qOff = (t * c.heads() + head) * hd;
+            float max = Float.NEGATIVE_INFINITY;
+            int i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
+                float[] keys = cache.keys(seq.block(p / KvCache.BLOCK), l);
+                for (; p <= blockEnd; p++, i++) {
+                    int kOff = (p % KvCache.BLOCK) * kvDim + group * hd;
+                    float s = (vector ? dotVector(q, qOff, keys, kOff, hd) : dotScalar(q, qOff, keys, kOff, hd)) * scale;
+                    scores[i] = s;
+                    if (s > max) max = s;
+                }
+            }
+            double sum = 0;
+            for (int j = 0; j < count; j++) {
+                float e = VectorMath.exp(scores[j] - max);
+                scores[j] = e;
+                sum += e;
+            }
+            float inv = (float) (1.0 / sum);
+            int oOff = (t * c.heads() + head) * hd;
+            Arrays.fill(attn, oOff, oOff + hd, 0f);
+            i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
+                float[] values = cache.values(seq.block(p / KvCache.BLOCK), l);
+                for (; p <= blockEnd; p++, i++) {
+                    int vOff = (p % KvCache.BLOCK) * kvDim + group * hd;
+                    float w = scores[i] * inv;
+                    if (vector) axpyVector(w, values, vOff, attn, oOff, hd);
+                    else for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(w, values[vOff + j], attn[oOff + j]);
+                }
+            }
+        }
+    }
+
+    private static float dotScalar(float[] a, int aOff, float[] b, int bOff, int n) {
+        float dot = 0f;
+        for (int j = 0; j < n; j++) dot = Math.fma(a[aOff + j], b[bOff + j], dot);
+        return dot;
+    }
+
+    private static float dotVector(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int j = 0; j < n; j += F.length()) {
+            acc = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc);
+        }
+        return VectorMath.sumLanes(acc);
+    }
+
+    private static void axpyVector(float w, float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector wv = FloatVector.broadcast(F, w);
+        for (int j = 0; j < n; j += F.length()) {
+            wv.fma(FloatVector.fromArray(F, x, xOff + j), FloatVector.fromArray(F, y, yOff + j)).intoArray(y, yOff + j);
+        }
+    }
+
+    // ---- feed-forward -----------------------------------------------------------------------
+
+    /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}. */
+    private void swiglu(String slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
+        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
+        float[] g = new float[n * f], u = new float[n * f];
+        EncodedActivations xe = linear.encode(slot + "_in", gate, x, n, d);
+        linear.matmul(gate, xe, g);
+        linear.matmul(up, sameOrEncode(xe, slot + "_in_up", up, x, n, d), u);
+        for (int i = 0; i < g.length; i++) g[i] = silu(g[i]) * u[i];
+        linear.apply(slot + "_down", down, g, n, out);
+    }
+
+    private static float silu(float x) {
+        return x / (1.0f + VectorMath.exp(-x));
+    }
+
+    /**
+     * Routed experts plus the shared expert. Rows are grouped by chosen expert so each expert's
+     * weights are read once per step; an expert sees {@code x * sigmoid(router logit)}.
+     */
+    private void moe(int l, Llama4Weights.Layer layer, float[] x, int n, float[] out, RoutingTrace trace) {
+        int d = c.dim(), experts = c.experts(), k = c.expertsUsed();
+        float[] router = new float[n * experts];
+        linear.apply("router", layer.router(), x, n, router);
+
+        int[][] chosen = new int[n][];
+        List<List<int[]>> byExpert = new ArrayList<>(experts); // entries: {row, slot}
+        for (int e = 0; e < experts; e++) byExpert.add(new ArrayList<>());
+        for (int t = 0; t < n; t++) {
+            chosen[t] = topK(router, t * experts, experts, k);
+            for (int s = 0; s < k; s++) byExpert.get(chosen[t][s]).add(new int[]{t, s});
+            if (trace != null) trace.experts(l, t, chosen[t].clone(), Arrays.copyOfRange(router, t * experts, (t + 1) * experts));
+        }
+
+        float[] routed = new float[n * k * d]; // [row][slot][d]
+        for (int e = 0; e < experts; e++) {
+            List<int[]> rows = byExpert.get(e);
+            if (rows.isEmpty()) continue;
+            int m = rows.size();
+            float[] in = new float[m * d];
+            for (int i = 0; i < m; i++) {
+                int t = rows.get(i)[0];
+                float weight = sigmoid(router[t * experts + e]);
+                for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
+            }
+            float[] y = new float[m * d];
+            swiglu("expert", layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
+            for (int i = 0; i < m; i++) {
+                int[] rs = rows.get(i);
+                System.arraycopy(y, i * d, routed, (rs[0] * k + rs[1]) * d, d);
+            }
+        }
+        swiglu("shared", layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
+        for (int t = 0; t < n; t++) {
+            for (int j = 0; j < d; j++) {
+                float sum = routed[(t * k) * d + j];
+                for (int s = 1; s < k; s++) sum += routed[(t * k + s) * d + j];
+                out[t * d + j] = sum + out[t * d + j];
+            }
+        }
+    }
+
+    /** Indices of the {@code k} largest logits, largest first, lower index first on ties. */
+    static int[] topK(float[] logits, int off, int n, int k) {
+        int[] best = new int[k];
+        Arrays.fill(best, -1);
+        for (int i = 0; i < n; i++) {
+            float v = logits[off + i];
+            for (int s = 0; s < k; s++) {
+                if (best[s] < 0 || v > logits[off + best[s]]) {
+                    System.arraycopy(best, s, best, s + 1, k - s - 1);
+                    best[s] = i;
+                    break;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static float sigmoid(float x) {
+        return 1.0f / (1.0f + VectorMath.exp(-x));
+    }
+
+    // ---- output -----------------------------------------------------------------------------
+
+    private float[] logits(Batch b, float[] x) {
+        int d = c.dim();
+        int rows = b.logitRows();
+        float[] normed = new float[rows * d];
+        for (int t = 0, r = 0; t < b.size(); t++) {
+            if (!b.wantsLogits(t)) continue;
+            rmsNorm(x, t * d, normed, r * d, d, w.outputNorm);
+            r++;
+        }
+        float[] logits = new float[rows * c.vocabSize()];
+        if (rows > 0) linear.apply("output", w.output, normed, rows, logits);
+        return logits;
+    }
+
+    // ---- elementwise ------------------------------------------------------------------------
+
+    private void rmsNormRows(float[] x, float[] out, int n, int d, float[] weight) {
+        for (int t = 0; t < n; t++) rmsNorm(x, t * d, out, t * d, d, weight);
+    }
+
+    /** ggml's rms_norm: mean of squares summed in double, then {@code x / sqrt(mean + eps) * weight} in float. */
+    private void rmsNorm(float[] x, int xOff, float[] out, int oOff, int d, float[] weight) {
+        float scale = rmsScale(x, xOff, d);
+        for (int i = 0; i < d; i++) out[oOff + i] = x[xOff + i] * scale * weight[i];
+    }
+
+    private void rmsNormInPlace(float[] x, int off, int d) {
+        float scale = rmsScale(x, off, d);
+        for (int i = 0; i < d; i++) x[off + i] *= scale;
+    }
+
+    private float rmsScale(float[] x, int off, int d) {
+        double sum = 0;
+        for (int i = 0; i < d; i++) sum += (double) x[off + i] * x[off + i];
+        float mean = (float) (sum / d);
+        return 1.0f / (float) Math.sqrt(mean + c.rmsEps());
+    }
+
+    private static void addInto(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) x[i] = y[i] + x[i];
+    }
+
+    @Override
+    public void close() {
+        try {
+            resources.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the model failed", e);
+        }
+    }
+}
