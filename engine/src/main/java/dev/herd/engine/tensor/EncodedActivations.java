@@ -140,12 +140,6 @@ public final class EncodedActivations {
         return scales.getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * blocksPerVector() + b);
     }
 
-    /** Value {@code i} of vector {@code t} after encoding: the float itself, or quant times block scale. */
-    public float decoded(int t, int i) {
-        if (!isQuantised()) return f32(t, i);
-        return quant(t, i) * scale(t, i / encoding.blockSize());
-    }
-
     private boolean isQuantised() {
         return encoding == ActivationEncoding.Q8_0 || encoding == ActivationEncoding.Q8_1 || encoding == ActivationEncoding.Q8_K;
     }

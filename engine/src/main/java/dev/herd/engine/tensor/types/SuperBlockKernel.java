@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 import static dev.herd.engine.tensor.types.SimdWide.INTS;
 import static dev.herd.engine.tensor.types.SimdWide.LANES;
 import static dev.herd.engine.tensor.types.SimdWide.NATIVE;
-import static dev.herd.engine.tensor.types.SimdWide.pairSum;
+import static dev.herd.engine.tensor.types.SimdWide.scaledDot;
 import static dev.herd.engine.tensor.types.SimdWide.shorts;
 
 /**
@@ -92,7 +92,7 @@ abstract class SuperBlockKernel extends FusedRowKernel {
     private static int decodedDot(MemorySegment decoded, long w, long scales, MemorySegment q, long a) {
         IntVector acc = IntVector.zero(INTS);
         for (int v = 0; v < 256; v += LANES) {
-            acc = acc.add(pairSum(shorts(decoded, w + v * 2L).mul(shorts(q, a + v * 2L))).mul(IntVector.fromMemorySegment(INTS, decoded, scales + v * 2L, NATIVE)));
+            acc = scaledDot(acc, shorts(decoded, w + v * 2L), q, a + v * 2L, IntVector.fromMemorySegment(INTS, decoded, scales + v * 2L, NATIVE));
         }
         return SimdWide.sum(acc);
     }
