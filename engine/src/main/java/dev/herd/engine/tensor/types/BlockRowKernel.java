@@ -22,7 +22,7 @@ import static dev.herd.engine.tensor.types.Simd256.block;
  * <p>Decoded row: the n quants as int16 (offsets applied), then the block scales, then the block
  * minimums (if any), as floats.
  */
-abstract class BlockRowKernel extends FusedRowKernel {
+abstract class BlockRowKernel extends RowKernel {
 
     private final boolean hasMins;
 

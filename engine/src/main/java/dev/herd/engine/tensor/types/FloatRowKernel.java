@@ -19,7 +19,7 @@ import static dev.herd.engine.tensor.types.Simd256.activations;
  * ({@code decodeRow}). Each type writes its own loops: a shared loop calling per-type vector code
  * would stop being inlined once two float types are in use.
  */
-abstract sealed class FloatRowKernel extends FusedRowKernel permits F32, F16, BF16 {
+abstract sealed class FloatRowKernel extends RowKernel permits F32, F16, BF16 {
 
     private final int weightBytes;
 

@@ -11,9 +11,12 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The matmul loop shared by every weight type. A batch streams each row once: the row is decoded
- * into a scratch buffer ({@link #decodeRow}) and every vector is multiplied with that
- * ({@link #dotDecoded}). A single vector may take a fused path instead ({@link FusedRowKernel}).
+ * The matmul loop shared by every weight type. A single vector (token generation, the common
+ * case) goes through {@link #dot1}, which decodes each block in registers as it multiplies. A batch
+ * streams each row once: the row is decoded into a scratch buffer ({@link #decodeRow}) and every
+ * vector is multiplied with that ({@link #dotDecoded}). Both paths must give a vector the same
+ * integer lanes and the same float operations in the same order, so that a result never depends on
+ * the batch it came in; the tests check it.
  */
 abstract class RowKernel implements WeightKernel {
 
@@ -57,15 +60,11 @@ abstract class RowKernel implements WeightKernel {
                     + " do not fit an output of " + out.length);
         }
         if (count == 1) {
-            multiplySingle(w, rowBytes, rowStart, rowEnd, x, out);
+            int[] scratch = new int[32];
+            for (int r = rowStart; r < rowEnd; r++) out[r] = dot1(w, r * rowBytes, x, scratch);
         } else {
             multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
         }
-    }
-
-    /** One vector: by default through the decoded row as well. */
-    void multiplySingle(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out) {
-        multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, 0);
     }
 
     private void multiplyDecoded(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
@@ -93,6 +92,9 @@ abstract class RowKernel implements WeightKernel {
         }
         return s;
     }
+
+    /** Dot product of the row at byte {@code row} with the only vector of {@code x}; {@code scratch} holds 32 ints. */
+    abstract float dot1(MemorySegment w, long row, EncodedActivations x, int[] scratch);
 
     /** Bytes {@link #decodeRow} needs for a row of {@code n} values. */
     abstract long decodedBytes(int n);

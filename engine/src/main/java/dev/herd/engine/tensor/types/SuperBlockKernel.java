@@ -26,7 +26,7 @@ import static dev.herd.engine.tensor.types.SimdWide.shorts;
  * (one int per two values, so a step loads its scales with one vector load); 16 bytes per
  * super-block describing its minimums; {@code d} and {@code dmin} per super-block as floats.
  */
-abstract class SuperBlockKernel extends FusedRowKernel {
+abstract class SuperBlockKernel extends RowKernel {
 
     /** How a type's minimums are kept in the decoded row. */
     enum Mins {
