@@ -113,26 +113,33 @@ class MatmulTest {
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void resultsDoNotChangeOnceTheJitCompilesTheKernel(GgmlType type) {
         // the first calls run interpreted, later ones C2-compiled: any float step whose order is
-        // left to the implementation (as reduceLanes(ADD) is) would show up here
+        // left to the implementation (as reduceLanes(ADD) is) would show up here; both the
+        // single-vector and the batch path are exercised
         Random rnd = new Random(type.ordinal() + 5);
         WeightKernel kernel = Kernels.forType(type);
-        int n = Math.max(type.blockSize(), 64), rows = 2;
+        int n = Math.max(type.blockSize(), 64), rows = 2, batch = 5;
+        long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
-        float[][] vectors = {RandomWeights.activations(n, rnd), RandomWeights.activations(n, rnd),
-                RandomWeights.activations(n, rnd), RandomWeights.activations(n, rnd), RandomWeights.activations(n, rnd)};
-        EncodedActivations x = new EncodedActivations(kernel.activationEncoding(), n);
-        float[] src = new float[vectors.length * n];
-        for (int t = 0; t < vectors.length; t++) System.arraycopy(vectors[t], 0, src, t * n, n);
-        x.encode(src, vectors.length);
-        float[] first = new float[vectors.length * rows];
-        kernel.matmul(w, type.rowBytes(n), 0, rows, x, first, rows);
-        float[] again = new float[first.length];
+        float[] src = new float[batch * n];
+        for (int t = 0; t < batch; t++) System.arraycopy(RandomWeights.activations(n, rnd), 0, src, t * n, n);
+        EncodedActivations single = new EncodedActivations(kernel.activationEncoding(), n).encode(src, 1);
+        EncodedActivations batched = new EncodedActivations(kernel.activationEncoding(), n).encode(src, batch);
+        float[] firstSingle = new float[rows], firstBatch = new float[batch * rows];
+        kernel.matmul(w, rowBytes, 0, rows, single, firstSingle, rows);
+        kernel.matmul(w, rowBytes, 0, rows, batched, firstBatch, rows);
+        float[] againSingle = new float[rows], againBatch = new float[batch * rows];
         for (int call = 0; call < 12_000; call++) {
-            kernel.matmul(w, type.rowBytes(n), 0, rows, x, again, rows);
-            for (int i = 0; i < first.length; i++) {
-                if (Float.floatToRawIntBits(first[i]) != Float.floatToRawIntBits(again[i])) {
-                    fail(type + ": call " + call + " output " + i + " is " + again[i] + ", the first call gave " + first[i]);
-                }
+            kernel.matmul(w, rowBytes, 0, rows, single, againSingle, rows);
+            kernel.matmul(w, rowBytes, 0, rows, batched, againBatch, rows);
+            assertSameBits(type + " single vector, call " + call, firstSingle, againSingle);
+            assertSameBits(type + " batch, call " + call, firstBatch, againBatch);
+        }
+    }
+
+    private static void assertSameBits(String what, float[] expected, float[] actual) {
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+                fail(what + ": output " + i + " is " + actual[i] + ", the first call gave " + expected[i]);
             }
         }
     }

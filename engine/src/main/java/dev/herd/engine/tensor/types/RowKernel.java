@@ -60,11 +60,15 @@ abstract class RowKernel implements WeightKernel {
                     + " do not fit an output of " + out.length);
         }
         if (count == 1) {
-            int[] scratch = new int[32];
-            for (int r = rowStart; r < rowEnd; r++) out[r] = dot1(w, r * rowBytes, x, scratch);
+            multiplySingle(w, rowBytes, rowStart, rowEnd, x, out);
         } else {
             multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
         }
+    }
+
+    private void multiplySingle(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out) {
+        int[] scratch = new int[32];
+        for (int r = rowStart; r < rowEnd; r++) out[r] = dot1(w, r * rowBytes, x, scratch);
     }
 
     private void multiplyDecoded(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
