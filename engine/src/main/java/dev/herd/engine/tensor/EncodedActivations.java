@@ -9,15 +9,18 @@ import java.lang.foreign.ValueLayout;
  * aligned to 64 bytes (heap arrays are only 16-byte aligned, which costs the SIMD kernels dearly).
  * Buffers grow on demand and are reused across steps: keep one per call site and thread.
  *
- * <p>Layout, vector {@code t} of {@code length} values:
+ * <p>Layout, vector {@code t} of {@code length} values (all native byte order):
  * <ul>
- * <li>F32: {@code values} holds floats at {@code t * length};</li>
- * <li>F16/BF16: {@code values} holds 16-bit codes at {@code t * length};</li>
- * <li>Q8_0/Q8_1/Q8_K: {@code values} holds int8 quants at {@code t * length}; {@code scales}
- * one float per block at {@code t * blocks} (for Q8_0/Q8_1 already rounded through half
- * precision, as llama.cpp stores it); {@code sums} for Q8_1 one float per block (the block's
- * {@code d * sum(q)}, half-rounded) and for Q8_K one short per 16 values.</li>
+ * <li>F32, F16, BF16: {@code values} holds floats at {@code t * length}; for F16/BF16 each is
+ * already rounded to that precision (exactly representable), so kernels skip the decoding;</li>
+ * <li>Q8_0, Q8_1, Q8_K: {@code values} holds the int8 quants widened to int16 at
+ * {@code t * length} (the kernels multiply in 16-bit lanes, so the widening is done once here
+ * rather than once per weight row); {@code scales} holds one float per block at
+ * {@code t * blocks} (for Q8_0/Q8_1 already rounded through half precision, as llama.cpp stores
+ * it); {@code sums} for Q8_1 one float per block (the block's {@code d * sum(q)}, half-rounded) and
+ * for Q8_K one short per 16 values (the sum of those quants) at {@code t * length / 16}.</li>
  * </ul>
+ * Every quant satisfies {@code |q| <= 127}.
  */
 public final class EncodedActivations {
 
@@ -30,8 +33,8 @@ public final class EncodedActivations {
     private MemorySegment sums = MemorySegment.NULL;
 
     public EncodedActivations(ActivationEncoding encoding, int length) {
-        if (length % encoding.blockSize() != 0) {
-            throw new IllegalArgumentException(encoding + " activations need a length that is a multiple of "
+        if (length <= 0 || length % encoding.blockSize() != 0) {
+            throw new IllegalArgumentException(encoding + " activations need a positive length that is a multiple of "
                     + encoding.blockSize() + ", got " + length);
         }
         this.encoding = encoding;
@@ -57,6 +60,14 @@ public final class EncodedActivations {
 
     /** Encodes {@code count} vectors of {@link #length()} floats read from {@code src} at {@code srcOffset + t * srcStride}. */
     public EncodedActivations encode(float[] src, int srcOffset, int srcStride, int count) {
+        if (count < 0) throw new IllegalArgumentException("negative vector count " + count);
+        if (count > 0) {
+            long last = srcOffset + (long) (count - 1) * srcStride + length;
+            if (srcOffset < 0 || last > src.length) {
+                throw new IndexOutOfBoundsException("encoding " + count + " vectors of " + length + " from offset " + srcOffset
+                        + " stride " + srcStride + " needs " + last + " floats, the source has " + src.length);
+            }
+        }
         ensureCapacity(count);
         this.count = count;
         for (int t = 0; t < count; t++) {
@@ -78,6 +89,10 @@ public final class EncodedActivations {
 
     /** Encodes one vector of {@link #length()} floats from {@code src} into slot {@code t} (after {@link #prepare}). */
     public void encodeVector(float[] src, int srcOffset, int t) {
+        if (t < 0 || t >= count) throw new IndexOutOfBoundsException("slot " + t + " of " + count + " prepared vectors");
+        if (srcOffset < 0 || (long) srcOffset + length > src.length) {
+            throw new IndexOutOfBoundsException("a vector of " + length + " from offset " + srcOffset + " does not fit a source of " + src.length);
+        }
         ActivationEncoders.encode(encoding, src, srcOffset, length, this, t);
     }
 
@@ -88,19 +103,18 @@ public final class EncodedActivations {
         long elements = (long) cap * length;
         int blocks = cap * blocksPerVector();
         switch (encoding) {
-            case F32 -> values = arena.allocate(elements * 4, 64);
-            case F16, BF16 -> values = arena.allocate(elements * 2, 64);
+            case F32, F16, BF16 -> values = arena.allocate(elements * 4, 64);
             case Q8_0 -> {
-                values = arena.allocate(elements, 64);
+                values = arena.allocate(elements * 2, 64);
                 scales = arena.allocate((long) blocks * 4, 64);
             }
             case Q8_1 -> {
-                values = arena.allocate(elements, 64);
+                values = arena.allocate(elements * 2, 64);
                 scales = arena.allocate((long) blocks * 4, 64);
                 sums = arena.allocate((long) blocks * 4, 64);
             }
             case Q8_K -> {
-                values = arena.allocate(elements, 64);
+                values = arena.allocate(elements * 2, 64);
                 scales = arena.allocate((long) blocks * 4, 64);
                 sums = arena.allocate(elements / 16 * 2, 64);
             }
@@ -108,8 +122,39 @@ public final class EncodedActivations {
         capacity = cap;
     }
 
-    /** Float {@code i} of vector {@code t} (F32 encoding). */
+    /** Value {@code i} of vector {@code t} as the kernels see it (F32, F16 and BF16 encodings). */
     public float f32(int t, int i) {
+        requireFloats();
         return values.getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * length + i);
+    }
+
+    /** Quant {@code i} of vector {@code t} (Q8_0, Q8_1, Q8_K encodings). */
+    public int quant(int t, int i) {
+        requireQuants();
+        return values.getAtIndex(ValueLayout.JAVA_SHORT, (long) t * length + i);
+    }
+
+    /** Scale of block {@code b} of vector {@code t} (Q8_0, Q8_1, Q8_K encodings). */
+    public float scale(int t, int b) {
+        requireQuants();
+        return scales.getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * blocksPerVector() + b);
+    }
+
+    /** Value {@code i} of vector {@code t} after encoding: the float itself, or quant times block scale. */
+    public float decoded(int t, int i) {
+        if (!isQuantised()) return f32(t, i);
+        return quant(t, i) * scale(t, i / encoding.blockSize());
+    }
+
+    private boolean isQuantised() {
+        return encoding == ActivationEncoding.Q8_0 || encoding == ActivationEncoding.Q8_1 || encoding == ActivationEncoding.Q8_K;
+    }
+
+    private void requireFloats() {
+        if (isQuantised()) throw new IllegalStateException(encoding + " activations hold quants, not floats");
+    }
+
+    private void requireQuants() {
+        if (!isQuantised()) throw new IllegalStateException(encoding + " activations hold floats, not quants");
     }
 }

@@ -1,6 +1,18 @@
 package dev.herd.engine.tensor;
 
+import dev.herd.engine.tensor.types.BF16;
+import dev.herd.engine.tensor.types.F16;
 import dev.herd.engine.tensor.types.F32;
+import dev.herd.engine.tensor.types.Q2_K;
+import dev.herd.engine.tensor.types.Q3_K;
+import dev.herd.engine.tensor.types.Q4_0;
+import dev.herd.engine.tensor.types.Q4_1;
+import dev.herd.engine.tensor.types.Q4_K;
+import dev.herd.engine.tensor.types.Q5_0;
+import dev.herd.engine.tensor.types.Q5_1;
+import dev.herd.engine.tensor.types.Q5_K;
+import dev.herd.engine.tensor.types.Q6_K;
+import dev.herd.engine.tensor.types.Q8_0;
 
 import java.util.EnumMap;
 import java.util.Map;
@@ -13,6 +25,18 @@ public final class Kernels {
 
     static {
         register(new F32());
+        register(new F16());
+        register(new BF16());
+        register(new Q8_0());
+        register(new Q4_0());
+        register(new Q4_1());
+        register(new Q5_0());
+        register(new Q5_1());
+        register(new Q2_K());
+        register(new Q3_K());
+        register(new Q4_K());
+        register(new Q5_K());
+        register(new Q6_K());
     }
 
     private static void register(WeightKernel k) {

@@ -1,0 +1,42 @@
+package dev.herd.engine.tensor.types;
+
+import dev.herd.engine.tensor.ActivationEncoding;
+import dev.herd.engine.tensor.EncodedActivations;
+import dev.herd.engine.tensor.GgmlType;
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.herd.engine.tensor.types.Simd256.NATIVE;
+
+/**
+ * IEEE half weights against activations rounded to half (llama.cpp's F16 {@code vec_dot_type}):
+ * both sides widened exactly to float, products exact, FMA accumulation as {@code ggml_vec_dot_f16}.
+ */
+public final class F16 extends FloatRowKernel {
+
+    public F16() { super(GgmlType.F16, ActivationEncoding.F16, 2); }
+
+    @Override
+    float weight(MemorySegment w, long offset) { return f16(w, offset); }
+
+    @Override
+    void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Simd256.halves(w, row + i * 2L).intoMemorySegment(dst, i * 4L, NATIVE);
+        decodeTail(w, row, i, n, dst);
+    }
+
+    @Override
+    float dot1(MemorySegment w, long row, EncodedActivations x, int[] scratch) {
+        int n = x.length();
+        MemorySegment xs = x.values();
+        FloatVector acc0 = FloatVector.zero(Simd256.FLOATS), acc1 = acc0;
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            acc0 = Simd256.halves(w, row + i * 2L).fma(Simd256.activations(xs, i * 4L), acc0);
+            acc1 = Simd256.halves(w, row + i * 2L + 16).fma(Simd256.activations(xs, i * 4L + 32), acc1);
+        }
+        return tail(Simd256.sum(acc0.add(acc1)), w, row, i, n, xs);
+    }
+}

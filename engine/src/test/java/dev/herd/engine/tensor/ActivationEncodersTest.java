@@ -1,0 +1,176 @@
+package dev.herd.engine.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The activation encoders against straightforward scalar transcriptions of what llama.cpp's x86
+ * CPU backend does ({@code quantize_row_q8_0}/{@code q8_1} AVX2 variant,
+ * {@code quantize_row_q8_K_ref}, F16C rounding, {@code ggml_compute_fp32_to_bf16}), plus
+ * hand-worked ties and the |q| ≤ 127 guarantee the integer kernels rely on.
+ */
+class ActivationEncodersTest {
+
+    @Test
+    void q8_0AndQ8_1MatchGgmlX86Quantiser() {
+        Random rnd = new Random(1);
+        int n = 32 * 24;
+        float[] src = vectors(rnd, 3, n);
+        for (ActivationEncoding e : new ActivationEncoding[]{ActivationEncoding.Q8_0, ActivationEncoding.Q8_1}) {
+            EncodedActivations x = new EncodedActivations(e, n).encode(src, 3);
+            for (int t = 0; t < 3; t++) {
+                for (int b = 0; b < n / 32; b++) {
+                    int at = t * n + b * 32;
+                    float amax = 0;
+                    for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(src[at + j]));
+                    float d = amax / 127f;
+                    float id = amax != 0 ? 127f / amax : 0f;
+                    int sum = 0;
+                    for (int j = 0; j < 32; j++) {
+                        int q = (int) Math.rint(src[at + j] * id);
+                        sum += q;
+                        assertEquals(q, x.quant(t, b * 32 + j), e + " quant " + (b * 32 + j) + " of vector " + t);
+                    }
+                    assertEquals(Float.float16ToFloat(Float.floatToFloat16(d)), x.scale(t, b), e + " scale of block " + b);
+                    if (e == ActivationEncoding.Q8_1) {
+                        assertEquals(Float.float16ToFloat(Float.floatToFloat16(d * sum)),
+                                x.sums().getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * (n / 32) + b), "Q8_1 block sum " + b);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void q8_0RoundsTiesToEvenAsX86DoesAndZeroBlocksStayZero() {
+        float[] src = new float[64];
+        src[0] = 127f; // amax 127: the multiplier is exactly 1, so the values below are exact ties
+        src[1] = 0.5f;
+        src[2] = 1.5f;
+        src[3] = 2.5f;
+        src[4] = -2.5f;
+        src[5] = -3.5f;
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.Q8_1, 64).encode(src, 1);
+        int[] expected = {127, 0, 2, 2, -2, -4};
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], x.quant(0, i), "value " + src[i]);
+        assertEquals(1f, x.scale(0, 0));
+        assertEquals(125f, x.sums().getAtIndex(ValueLayout.JAVA_FLOAT, 0));
+        for (int i = 32; i < 64; i++) assertEquals(0, x.quant(0, i));
+        assertEquals(0f, x.scale(0, 1));
+        assertEquals(0f, x.sums().getAtIndex(ValueLayout.JAVA_FLOAT, 1));
+    }
+
+    @Test
+    void q8_KMatchesGgmlQuantiser() {
+        Random rnd = new Random(2);
+        int n = 256 * 5;
+        float[] src = vectors(rnd, 2, n);
+        Arrays.fill(src, 256, 512, 0f); // an all-zero super-block in the first vector
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.Q8_K, n).encode(src, 2);
+        for (int t = 0; t < 2; t++) {
+            for (int b = 0; b < n / 256; b++) {
+                int at = t * n + b * 256;
+                float max = 0, amax = 0;
+                for (int j = 0; j < 256; j++) {
+                    float ax = Math.abs(src[at + j]);
+                    if (ax > amax) {
+                        amax = ax;
+                        max = src[at + j];
+                    }
+                }
+                int[] q = new int[256];
+                float d = 0;
+                if (amax != 0) {
+                    float iscale = -127f / max;
+                    for (int j = 0; j < 256; j++) q[j] = Math.min(127, nearestInt(iscale * src[at + j]));
+                    d = 1 / iscale;
+                }
+                for (int j = 0; j < 256; j++) assertEquals(q[j], x.quant(t, b * 256 + j), "Q8_K quant " + (b * 256 + j));
+                assertEquals(d, x.scale(t, b), "Q8_K scale of super-block " + b);
+                for (int g = 0; g < 16; g++) {
+                    int s = 0;
+                    for (int j = 0; j < 16; j++) s += q[g * 16 + j];
+                    assertEquals(s, x.sums().getAtIndex(ValueLayout.JAVA_SHORT, (long) t * (n / 16) + b * 16 + g), "bsum " + g);
+                }
+            }
+        }
+        assertEquals(0f, x.scale(0, 1), "all-zero super-block");
+    }
+
+    @Test
+    void q8_KRoundsTiesToEven() {
+        float[] src = new float[256];
+        src[0] = -127f; // iscale = -127 / -127 = 1
+        src[1] = 2.5f;
+        src[2] = 3.5f;
+        src[3] = -0.5f;
+        src[4] = 127f;
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.Q8_K, 256).encode(src, 1);
+        int[] expected = {-127, 2, 4, 0, 127};
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], x.quant(0, i), "value " + src[i]);
+        assertEquals(1f, x.scale(0, 0));
+    }
+
+    @Test
+    void quantsNeverExceed127InMagnitude() {
+        float[] extremes = new float[256 * 4];
+        Random rnd = new Random(3);
+        for (int i = 0; i < 256; i++) extremes[i] = (float) (rnd.nextGaussian() * 1e30);
+        for (int i = 256; i < 512; i++) extremes[i] = Float.MIN_VALUE * rnd.nextInt(5) * (rnd.nextBoolean() ? 1 : -1);
+        for (int i = 512; i < 768; i++) extremes[i] = rnd.nextBoolean() ? Float.MAX_VALUE : -Float.MAX_VALUE;
+        for (int i = 768; i < 1024; i++) extremes[i] = (float) rnd.nextGaussian() * (float) Math.scalb(1, rnd.nextInt(60) - 30);
+        for (ActivationEncoding e : new ActivationEncoding[]{ActivationEncoding.Q8_0, ActivationEncoding.Q8_1, ActivationEncoding.Q8_K}) {
+            EncodedActivations x = new EncodedActivations(e, extremes.length).encode(extremes, 1);
+            for (int i = 0; i < extremes.length; i++) {
+                int q = x.quant(0, i);
+                assertTrue(q >= -127 && q <= 127, e + " quant " + i + " = " + q);
+            }
+        }
+    }
+
+    @Test
+    void f16RoundsToNearestEven() {
+        float[] src = {1 + 0x1p-11f, 1 + 3 * 0x1p-11f, 65520f, -1 - 0x1p-11f, 0x1p-25f, 0x1.8p-25f, 3.14159f};
+        float[] expected = {1f, 1 + 0x1p-9f, Float.POSITIVE_INFINITY, -1f, 0f, 0x1p-24f, Float.float16ToFloat(Float.floatToFloat16(3.14159f))};
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.F16, src.length).encode(src, 1);
+        for (int i = 0; i < src.length; i++) assertEquals(expected[i], x.f32(0, i), "F16 of " + src[i]);
+    }
+
+    @Test
+    void bf16RoundsToNearestEvenKeepsSubnormalsAndQuietsNans() {
+        float[] src = {1 + 0x1p-8f, 1 + 3 * 0x1p-8f, 1 + 0x1p-8f + 0x1p-20f, Float.MAX_VALUE, 0x1p-130f, Float.intBitsToFloat(0x7f800001), -2.75f};
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.BF16, src.length).encode(src, 1);
+        assertEquals(1f, x.f32(0, 0));
+        assertEquals(1 + 0x1p-6f, x.f32(0, 1));
+        assertEquals(1 + 0x1p-7f, x.f32(0, 2));
+        assertEquals(Float.POSITIVE_INFINITY, x.f32(0, 3));
+        assertEquals(0x1p-130f, x.f32(0, 4));
+        assertEquals(0x7fc00000 >>> 16, Float.floatToRawIntBits(x.f32(0, 5)) >>> 16 & 0xffc0, "quiet NaN");
+        assertEquals(-2.75f, x.f32(0, 6));
+    }
+
+    @Test
+    void rejectsLengthsThatAreNotWholeBlocksAndShortSources() {
+        assertThrows(IllegalArgumentException.class, () -> new EncodedActivations(ActivationEncoding.Q8_K, 128));
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.Q8_0, 64);
+        assertThrows(IndexOutOfBoundsException.class, () -> x.encode(new float[100], 2));
+    }
+
+    /** ggml's {@code nearest_int}: the float add of 1.5·2^23 rounds to nearest even. */
+    private static int nearestInt(float f) {
+        float v = f + 12582912f;
+        return (Float.floatToRawIntBits(v) & 0x007fffff) - 0x00400000;
+    }
+
+    private static float[] vectors(Random rnd, int count, int n) {
+        float[] src = new float[count * n];
+        for (int i = 0; i < src.length; i++) src[i] = (float) (rnd.nextGaussian() * (rnd.nextInt(40) == 0 ? 25 : 1));
+        Arrays.fill(src, 64, 96, 0f);
+        return src;
+    }
+}
