@@ -11,7 +11,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "herd", mixinStandardHelpOptions = true, version = "herd 0.1.0",
         description = "Llama 4 MoE inference on the JVM.",
-        subcommands = {TokenizeCommand.class, GenerateCommand.class, ScoreCommand.class, LogitsCommand.class, EmbedImageCommand.class, InspectCommand.class})
+        subcommands = {TokenizeCommand.class, GenerateCommand.class, ScoreCommand.class, LogitsCommand.class, EmbedImageCommand.class, InspectCommand.class, SynthCommand.class, BenchCommand.class})
 public final class HerdCli implements Runnable {
 
     @CommandLine.Spec

@@ -239,6 +239,16 @@ public final class BatchEngine implements Engine {
         return future;
     }
 
+    /** KV-cache bytes one position of one sequence takes. */
+    public long kvBytesPerPosition() {
+        return KvCache.bytesPerBlock(model.layers(), model.kvDim()) / KvCache.BLOCK;
+    }
+
+    /** Step timings so far (prompt vs decode), for benchmarks and progress reports. */
+    public StepStats.Snapshot stepStats() {
+        return scheduler.stats.snapshot();
+    }
+
     /** Prompt positions whose keys and values came from the prefix cache instead of being computed. */
     public long prefixCacheReusedTokens() {
         return scheduler.reusedPositions();
@@ -278,6 +288,9 @@ public final class BatchEngine implements Engine {
     }
 
     public int contextLength() { return contextLength; }
+
+    /** Compute threads (the scheduler thread included). */
+    public int threads() { return pool.threads(); }
 
     public int[] tokenize(String text, boolean addBos, boolean parseSpecial) {
         requireTokenizer();

@@ -28,6 +28,7 @@ final class Scheduler implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile TextModel.RoutingTrace trace;
+    final StepStats stats = new StepStats();
 
     Scheduler(TextModel model, KvCache cache, int maxBatchTokens, int maxSequences) {
         this.model = model;
@@ -153,8 +154,12 @@ final class Scheduler implements AutoCloseable {
             return;
         }
         float[] logits;
+        int prefillRows = 0;
+        for (int row = 0; row < batch.size(); row++) if (rowJobs.get(row).length - rowJobs.get(row).fed > 1) prefillRows++;
+        long stepStart = System.nanoTime();
         try {
             logits = model.forward(batch, trace);
+            stats.record(batch.size(), prefillRows, System.nanoTime() - stepStart);
         } catch (RuntimeException | Error e) {
             for (Job j : new java.util.LinkedHashSet<>(rowJobs)) {
                 j.fail(e);

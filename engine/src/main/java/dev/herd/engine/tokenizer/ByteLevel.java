@@ -6,7 +6,7 @@ package dev.herd.engine.tokenizer;
  * as printable text: printable Latin-1 bytes map to themselves, the other 68 bytes to U+0100 and up
  * in byte order (so the space 0x20 is stored as 'Ġ', U+0120).
  */
-final class ByteLevel {
+public final class ByteLevel {
     private ByteLevel() {}
 
     private static final char[] BYTE_TO_CHAR = new char[256];
@@ -44,7 +44,7 @@ final class ByteLevel {
         return out;
     }
 
-    static String encode(byte[] bytes) {
+    public static String encode(byte[] bytes) {
         char[] out = new char[bytes.length];
         for (int i = 0; i < bytes.length; i++) out[i] = toChar(bytes[i]);
         return new String(out);

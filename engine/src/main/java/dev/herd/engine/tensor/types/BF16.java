@@ -16,7 +16,7 @@ import static dev.herd.engine.tensor.types.Simd256.NATIVE;
  */
 public final class BF16 extends FloatRowKernel {
 
-    public BF16() { super(GgmlType.BF16, ActivationEncoding.BF16, 2); }
+    public BF16() { super(GgmlType.BF16, ActivationEncoding.F32, 2); }
 
     @Override
     float weight(MemorySegment w, long offset) { return Float16s.bf16ToFloat(w.get(LE_SHORT, offset)); }

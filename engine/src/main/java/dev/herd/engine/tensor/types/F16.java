@@ -15,7 +15,7 @@ import static dev.herd.engine.tensor.types.Simd256.NATIVE;
  */
 public final class F16 extends FloatRowKernel {
 
-    public F16() { super(GgmlType.F16, ActivationEncoding.F16, 2); }
+    public F16() { super(GgmlType.F16, ActivationEncoding.F32, 2); }
 
     @Override
     float weight(MemorySegment w, long offset) { return f16(w, offset); }

@@ -1,0 +1,178 @@
+package dev.herd.cli;
+
+import dev.herd.engine.Engine;
+import dev.herd.engine.EngineOptions;
+import dev.herd.engine.GenerationRequest;
+import dev.herd.engine.GenerationResult;
+import dev.herd.engine.Prompt;
+import dev.herd.engine.runtime.BatchEngine;
+import dev.herd.engine.runtime.StepStats;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * {@code herd bench}: prompt-processing speed, one-sequence decode speed and aggregate decode
+ * speed at several batch sizes, plus peak memory outside the mapped weights. Timings are the
+ * engine's own step times (decode speed counts only steps that decode), as llama-bench and
+ * llama-batched-bench report them.
+ */
+@Command(name = "bench", description = "Measure prompt and decode throughput on a model (see docs/performance.md).")
+final class BenchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE")
+    Path model;
+
+    @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N", description = "prompt length for the prompt-processing test")
+    int promptTokens;
+
+    @Option(names = "--gen-tokens", defaultValue = "128", paramLabel = "N", description = "tokens each sequence generates in the decode tests")
+    int genTokens;
+
+    @Option(names = "--decode-prompt-tokens", defaultValue = "128", paramLabel = "N", description = "prompt of each sequence in the decode tests")
+    int decodePromptTokens;
+
+    @Option(names = "--batch", defaultValue = "1,4,16", split = ",", paramLabel = "B", description = "concurrent sequences for the decode tests")
+    List<Integer> batches;
+
+    @Option(names = {"-t", "--threads"}, defaultValue = "0", paramLabel = "N", description = "compute threads (default: all cores)")
+    int threads;
+
+    @Option(names = "--repetitions", defaultValue = "1", paramLabel = "N", description = "runs per test; the best is reported")
+    int repetitions;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
+        if (promptTokens < 1 || genTokens < 1 || decodePromptTokens < 1 || repetitions < 1) throw new CliException("token counts and repetitions must be >= 1");
+        for (int b : batches) if (b < 1) throw new CliException("--batch sizes must be >= 1");
+        int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
+        int context = Math.max(promptTokens, decodePromptTokens + genTokens) + 16;
+        RssSampler rss = new RssSampler();
+        rss.start();
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (BatchEngine probe = (BatchEngine) Engine.load(EngineOptions.of(model).withThreads(threads).withContextLength(context))) {
+            out.put("model", probe.modelInfo().name());
+            out.put("type", probe.modelInfo().fileType());
+        }
+        // KV for every sequence of the largest batch (or the prompt test), with headroom.
+        EngineOptions options = EngineOptions.of(model).withThreads(threads).withContextLength(context)
+                .withMaxBatchTokens(Math.max(512, promptTokens)).withMaxSequences(Math.max(maxBatch, 1));
+        try (BatchEngine engine = (BatchEngine) Engine.load(options.withKvCacheBytes(kvBytes(options, maxBatch * (long) context + promptTokens)))) {
+            SplittableRandom random = new SplittableRandom(1234);
+            int vocab = engine.modelInfo().vocabSize();
+            // Warm-up: compile the hot paths before anything is timed.
+            run(engine, random, vocab, 2, 64, 16);
+            run(engine, random, vocab, 1, Math.min(promptTokens, 256), 1);
+
+            double bestPrompt = 0;
+            for (int r = 0; r < repetitions; r++) {
+                StepStats.Snapshot s = run(engine, random, vocab, 1, promptTokens, 1);
+                bestPrompt = Math.max(bestPrompt, s.prefillTokensPerSecond());
+            }
+            Map<String, Double> decode = new LinkedHashMap<>();
+            for (int b : batches) {
+                double best = 0;
+                for (int r = 0; r < repetitions; r++) best = Math.max(best, run(engine, random, vocab, b, decodePromptTokens, genTokens).decodeTokensPerSecond());
+                decode.put(Integer.toString(b), round(best));
+            }
+            out.put("threads", engine.threads());
+            out.put("prompt_tokens", promptTokens);
+            out.put("gen_tokens", genTokens);
+            out.put("prompt_tokens_per_s", round(bestPrompt));
+            out.put("decode_tokens_per_s", decode);
+        }
+        rss.stop();
+        out.put("rss_outside_weights_mib", round(rss.peakAnonKib / 1024.0));
+        out.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(), "java", Runtime.version().toString(),
+                "os", System.getProperty("os.name") + " " + System.getProperty("os.arch")));
+        if (json) {
+            spec.commandLine().getOut().println(Json.write(out));
+        } else {
+            out.forEach((k, v) -> spec.commandLine().getOut().println(k + ": " + v));
+        }
+        return 0;
+    }
+
+    private static long kvBytes(EngineOptions options, long positions) throws java.io.IOException {
+        try (BatchEngine e = (BatchEngine) Engine.load(options.withKvCacheBytes(1L << 20))) {
+            return Math.max(1L << 24, positions * e.kvBytesPerPosition() * 5 / 4);
+        }
+    }
+
+    /** {@code sequences} generations of {@code gen} tokens after random {@code prompt}-token prompts, at once; the engine's step statistics for them. */
+    private static StepStats.Snapshot run(BatchEngine engine, SplittableRandom random, int vocab, int sequences, int prompt, int gen) throws Exception {
+        StepStats.Snapshot before = engine.stepStats();
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+        for (int i = 0; i < sequences; i++) {
+            int[] ids = new int[prompt];
+            for (int j = 0; j < prompt; j++) ids[j] = random.nextInt(vocab);
+            futures.add(engine.generate(GenerationRequest.greedy(new Prompt.Tokens(ids), gen).withIgnoreEos(true)));
+        }
+        for (CompletableFuture<GenerationResult> f : futures) {
+            GenerationResult r = f.get();
+            if (r.error() != null) throw new CliException("benchmark request failed: " + r.error(), 1);
+        }
+        return engine.stepStats().minus(before);
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+
+    /** Peak anonymous resident memory (heap, native buffers, KV cache: everything but mapped files), sampled every 20 ms. */
+    static final class RssSampler {
+        volatile long peakAnonKib;
+        private volatile boolean running = true;
+        private Thread thread;
+
+        void start() {
+            thread = Thread.ofPlatform().daemon().name("herd-rss").start(() -> {
+                while (running) {
+                    sample();
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join();
+            sample();
+        }
+
+        private void sample() {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith("RssAnon:")) {
+                        long kib = Long.parseLong(line.replaceAll("\\D", ""));
+                        if (kib > peakAnonKib) peakAnonKib = kib;
+                    }
+                }
+            } catch (java.io.IOException | NumberFormatException e) {
+                // not Linux: no figure
+            }
+        }
+    }
+}
