@@ -11,8 +11,9 @@ import java.lang.foreign.MemorySegment;
 import static dev.herd.engine.tensor.types.Simd256.NATIVE;
 
 /**
- * bfloat16 weights against activations rounded to bfloat16 (llama.cpp's BF16
- * {@code vec_dot_type}): both sides widened exactly to float, products exact, FMA accumulation.
+ * bfloat16 weights, widened exactly to float, against float activations. llama.cpp rounds the
+ * activations to bfloat16 first ({@link ActivationEncoding#BF16}); herd keeps them in float, as
+ * transformers does, so greedy output follows the reference port.
  */
 public final class BF16 extends FloatRowKernel {
 

@@ -10,8 +10,9 @@ import java.lang.foreign.MemorySegment;
 import static dev.herd.engine.tensor.types.Simd256.NATIVE;
 
 /**
- * IEEE half weights against activations rounded to half (llama.cpp's F16 {@code vec_dot_type}):
- * both sides widened exactly to float, products exact, FMA accumulation as {@code ggml_vec_dot_f16}.
+ * IEEE half weights, widened exactly to float, against float activations. llama.cpp rounds the
+ * activations to half first (its F16 {@code vec_dot_type}, {@link ActivationEncoding#F16});
+ * herd keeps them in float, as transformers does, so greedy output follows the reference port.
  */
 public final class F16 extends FloatRowKernel {
 

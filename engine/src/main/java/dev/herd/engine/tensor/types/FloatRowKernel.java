@@ -12,8 +12,8 @@ import static dev.herd.engine.tensor.types.Simd256.FLOATS;
 import static dev.herd.engine.tensor.types.Simd256.activations;
 
 /**
- * Weights stored as floats of some width (F32, F16, BF16) against float activations (already
- * rounded to the weight's precision, as llama.cpp does): two FMA chains of eight lanes over 16
+ * Weights stored as floats of some width (F32, F16, BF16) against float activations, both sides
+ * exact floats: two FMA chains of eight lanes over 16
  * values at a time, a fixed butterfly sum, then the leftover values one by one. A single vector
  * widens the weights in registers ({@code dot1}); a batch widens each row once into floats
  * ({@code decodeRow}). Each type writes its own loops: a shared loop calling per-type vector code
