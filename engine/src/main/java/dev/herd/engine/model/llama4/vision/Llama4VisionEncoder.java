@@ -2,9 +2,9 @@ package dev.herd.engine.model.llama4.vision;
 
 import dev.herd.engine.gguf.GgufFormatException;
 import dev.herd.engine.gguf.GgufModel;
+import dev.herd.engine.model.TensorLoader;
 import dev.herd.engine.runtime.ComputePool;
 import dev.herd.engine.runtime.Linear;
-import dev.herd.engine.tensor.Kernels;
 import dev.herd.engine.tensor.Tensor;
 import dev.herd.engine.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
@@ -44,7 +44,7 @@ public final class Llama4VisionEncoder implements AutoCloseable {
         this.linear = new Linear(pool);
         this.resources = gguf;
         int h = c.hidden(), n = c.patchesPerTile();
-        Loader l = new Loader(gguf);
+        TensorLoader l = new TensorLoader(gguf, "herd reads the standard mmproj names written by llama.cpp's converter (v.blk.N.ln1/ln2/attn_q/…, mm.model.mlp.1/2, mm.model.fc)");
         patchEmbedding = l.matrix("v.patch_embd.weight", 3L * c.patchSize() * c.patchSize(), h);
         classEmbedding = l.vector("v.class_embd", h);
         positionEmbedding = l.tensor("v.position_embd.weight", h, n + 1).toFloatArray();
@@ -315,35 +315,6 @@ public final class Llama4VisionEncoder implements AutoCloseable {
             resources.close();
         } catch (Exception e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Fetches tensors with checked shapes (a {@code -1} dimension takes what the file has). */
-    private record Loader(GgufModel gguf) {
-        Tensor tensor(String name, long... ne) throws GgufFormatException {
-            Tensor t = gguf.tensorOrNull(name);
-            if (t == null) {
-                throw new GgufFormatException(gguf.path(), "vision tensor '" + name + "' is missing; herd reads the standard mmproj names"
-                        + " written by llama.cpp's converter (v.blk.N.ln1/ln2/attn_q/…, mm.model.mlp.1/2, mm.model.fc)");
-            }
-            for (int i = 0; i < ne.length; i++) {
-                if (ne[i] >= 0 && t.ne(i) != ne[i]) {
-                    throw new GgufFormatException(gguf.path(), "tensor '" + name + "' has shape " + Arrays.toString(t.ne())
-                            + ", expected ne[" + i + "] = " + ne[i]);
-                }
-            }
-            if (!Kernels.isSupported(t.type())) {
-                throw new GgufFormatException(gguf.path(), "tensor '" + name + "' has type " + t.type() + ", which herd does not support");
-            }
-            return t;
-        }
-
-        Tensor matrix(String name, long cols, long rows) throws GgufFormatException {
-            return tensor(name, cols, rows);
-        }
-
-        float[] vector(String name, long n) throws GgufFormatException {
-            return tensor(name, n).toFloatArray();
         }
     }
 }
