@@ -7,7 +7,7 @@ standard name v.blk.N.ln2 (see the shared fixtures doc).
 It also reads those files back into a transformers state dict (`load_as_hf`), so the reference
 outputs are computed from exactly the weights the GGUF files hold.
 
-    python export_gguf.py HF_DIR --text OUT.gguf --mmproj OUT-mmproj.gguf --text-type f16 --mmproj-type f16
+    python export_gguf.py HF_DIR --text OUT.gguf --mmproj OUT-mmproj.gguf --text-type f16 --mmproj-type f16 [--hf-copy DIR]
     python export_gguf.py --check-fixture FIXTURE_DIR   # reproduce the llama.cpp-converted fixture
 """
 from __future__ import annotations
@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
 import gguf
 import numpy as np
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 TYPES = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16,
          "bf16": gguf.GGMLQuantizationType.BF16, "q8_0": gguf.GGMLQuantizationType.Q8_0}
@@ -231,7 +232,7 @@ def add_tokenizer(writer: gguf.GGUFWriter, hf_dir: Path, vocab_size: int) -> Non
 
 def write_mmproj(hf_dir: Path, state, config: dict, out: Path, out_type: str, name: str) -> None:
     vision = config["vision_config"]
-    preprocessor = json.loads((hf_dir / "preprocessor_config.json").read_text(encoding="utf-8"))
+    preprocessor = image_processor_config(hf_dir)
     writer = gguf.GGUFWriter(out, "clip")
     for tensor_name, data in vision_tensors(state):
         _add(writer, tensor_name, data, storage_type(tensor_name, data, out_type, ("v.position_embd.weight",)))
@@ -257,6 +258,14 @@ def write_mmproj(hf_dir: Path, state, config: dict, out: Path, out_type: str, na
     _finish(writer)
 
 
+def image_processor_config(hf_dir: Path) -> dict:
+    """preprocessor_config.json, or the image_processor part of processor_config.json (which is
+    where transformers 5 saves it)."""
+    if (hf_dir / "preprocessor_config.json").exists():
+        return json.loads((hf_dir / "preprocessor_config.json").read_text(encoding="utf-8"))
+    return json.loads((hf_dir / "processor_config.json").read_text(encoding="utf-8"))["image_processor"]
+
+
 def _finish(writer: gguf.GGUFWriter) -> None:
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
@@ -270,7 +279,7 @@ def read_tensors(path: Path) -> dict[str, np.ndarray]:
     out = {}
     for t in reader.tensors:
         data = gguf.quants.dequantize(t.data, t.tensor_type)
-        out[t.name] = np.asarray(data, dtype=np.float32).reshape([int(d) for d in reversed(t.shape)])
+        out[t.name] = np.array(data, dtype=np.float32).reshape([int(d) for d in reversed(t.shape)])
     return out
 
 
@@ -307,6 +316,22 @@ def load_as_hf(text_path: Path, mmproj_path: Path) -> dict[str, torch.Tensor]:
         _, _, layer, module, kind = name.split(".")
         state[f"vision_model.model.layers.{layer}.{vlayer_to_hf[module]}.{kind}"] = torch.from_numpy(data)
     return state
+
+
+def save_hf_copy(hf_dir: Path, text_out: Path, mmproj_out: Path, out_dir: Path) -> None:
+    """A transformers checkpoint holding exactly the GGUF files' weights (tensors whose values are
+    all float16-representable are stored as float16, the rest as float32), with the config,
+    tokenizer and processor files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for name, tensor in load_as_hf(text_out, mmproj_out).items():
+        tensor = tensor.contiguous()
+        as_half = tensor.half()
+        state[name] = as_half if torch.equal(as_half.float(), tensor) else tensor
+    save_file(state, out_dir / "model.safetensors", metadata={"format": "pt"})
+    for file in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                 "chat_template.jinja", "processor_config.json", "preprocessor_config.json"):
+        shutil.copyfile(hf_dir / file, out_dir / file)
 
 
 def export(hf_dir: Path, text_out: Path, mmproj_out: Path, text_type: str, mmproj_type: str, name: str) -> None:
@@ -379,12 +404,15 @@ def main() -> None:
     parser.add_argument("--text-type", choices=sorted(TYPES), default="f16")
     parser.add_argument("--mmproj-type", choices=sorted(TYPES), default="f16")
     parser.add_argument("--name", default="herd-demo")
+    parser.add_argument("--hf-copy", type=Path, help="also write a transformers checkpoint of the GGUF weights here")
     parser.add_argument("--check-fixture", type=Path)
     parser.add_argument("--work", type=Path, default=Path("out/fixture-check"))
     args = parser.parse_args()
     if args.check_fixture:
         sys.exit(check_fixture(args.check_fixture, args.work))
     export(args.hf_dir, args.text, args.mmproj, args.text_type, args.mmproj_type, args.name)
+    if args.hf_copy:
+        save_hf_copy(args.hf_dir, args.text, args.mmproj, args.hf_copy)
 
 
 if __name__ == "__main__":

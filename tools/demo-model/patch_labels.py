@@ -23,6 +23,9 @@ import world
 
 SHAPE_CLASSES = ("none",) + world.SHAPES
 COLOUR_CLASSES = ("none",) + tuple(world.COLOURS)
+# which shape from the left (1st, 2nd, 3rd): the relation behind "left", "right" and the order
+# of the caption, hard to learn from answers alone
+SLOT_CLASSES = ("none", "first", "second", "third")
 SUBSAMPLES = 4  # points per patch side used to measure coverage
 MIN_COVERAGE = 3 / 16  # a patch belongs to a shape if the shape covers at least this share of it
 
@@ -53,8 +56,8 @@ def _resized_size(height: int, width: int, canvas_h: int, canvas_w: int, tile: i
 
 
 def labels_for(record: dict, aspect_ratio, tile: int, patch: int) -> torch.Tensor:
-    """[tiles, patches per tile, 2] long tensor of (shape class, colour class), tiles in the
-    processor's order (row by row, then the global thumbnail)."""
+    """[tiles, patches per tile, 3] long tensor of (shape class, colour class, slot class), tiles
+    in the processor's order (row by row, then the global thumbnail)."""
     rows, cols = aspect_ratio
     height, width = record["height"], record["width"]
     per_side = tile // patch
@@ -76,12 +79,14 @@ def labels_for(record: dict, aspect_ratio, tile: int, patch: int) -> torch.Tenso
     for y, x, valid in views:
         shape_label = np.zeros((per_side, per_side), dtype=np.int64)
         colour_label = np.zeros((per_side, per_side), dtype=np.int64)
+        slot_label = np.zeros((per_side, per_side), dtype=np.int64)
         best = np.zeros((per_side, per_side))
-        for s in record["shapes"]:
+        for slot, s in enumerate(record["shapes"], start=1):  # the record lists shapes left to right
             covered = (_inside(s, x, y) & valid).reshape(per_side, SUBSAMPLES, per_side, SUBSAMPLES).mean(axis=(1, 3))
             take = (covered >= MIN_COVERAGE) & (covered > best)
             shape_label[take] = SHAPE_CLASSES.index(s["shape"])
             colour_label[take] = COLOUR_CLASSES.index(s["colour"])
+            slot_label[take] = slot
             best = np.maximum(best, np.where(take, covered, best))
-        out.append(np.stack([shape_label.reshape(-1), colour_label.reshape(-1)], axis=-1))
+        out.append(np.stack([shape_label.reshape(-1), colour_label.reshape(-1), slot_label.reshape(-1)], axis=-1))
     return torch.from_numpy(np.stack(out))

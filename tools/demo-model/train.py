@@ -94,6 +94,12 @@ class Batcher:
     def answer_ids(self, answer: str) -> list[int]:
         return self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.eot_id]
 
+    def build_vision(self, items: list[tuple[dict, list[dict]]]):
+        """Pixel values and per-patch labels only, for the vision stage."""
+        pixels = [self.image_inputs(record)[0] for record, _ in items]
+        labels = [self.patch_labels(record) for record, _ in items]
+        return {"pixel_values": torch.cat(pixels), "patch_labels": torch.cat(labels)}
+
     def build(self, items: list[tuple[dict, list[dict]]], packed: bool = True):
         """items: (record, questions) pairs. Returns the tensors of one step; packed=False gives
         one plain row per question (the reference layout, used to check the packing)."""
@@ -199,26 +205,28 @@ def forward(model, batch, patch_id: int):
 
 class PatchLabelHead(torch.nn.Module):
     """Training-only: predicts, from each vision token (after pixel shuffle and the adapter), the
-    shape and colour covering each of the patches it was made from (see patch_labels.py)."""
+    shape, colour and left-to-right slot covering each of the patches it was made from (see
+    patch_labels.py)."""
 
     def __init__(self, feature_dim: int, patches_per_token: int):
         super().__init__()
         self.patches_per_token = patches_per_token
-        self.n_shapes, self.n_colours = len(patch_labels.SHAPE_CLASSES), len(patch_labels.COLOUR_CLASSES)
-        self.linear = torch.nn.Linear(feature_dim, patches_per_token * (self.n_shapes + self.n_colours))
+        self.sizes = (len(patch_labels.SHAPE_CLASSES), len(patch_labels.COLOUR_CLASSES), len(patch_labels.SLOT_CLASSES))
+        self.linear = torch.nn.Linear(feature_dim, patches_per_token * sum(self.sizes))
 
-    def loss(self, features: torch.Tensor, labels: torch.Tensor, shuffle_ratio: float) -> torch.Tensor:
+    def loss(self, features: torch.Tensor, labels: torch.Tensor, shuffle_ratio: float):
+        """Summed cross-entropies, and the shape accuracy on patches that show a shape."""
         # pixel_shuffle groups the labels exactly as it grouped the patches into tokens
         grouped = pixel_shuffle(labels.float(), shuffle_ratio).round().long()
-        grouped = grouped.reshape(*grouped.shape[:2], self.patches_per_token, 2)
-        logits = self.linear(features).reshape(*features.shape[:2], self.patches_per_token, -1)
-        shape_logits = logits[..., : self.n_shapes].reshape(-1, self.n_shapes)
-        shape_target = grouped[..., 0].reshape(-1)
-        shape_loss = F.cross_entropy(shape_logits, shape_target)
-        colour_loss = F.cross_entropy(logits[..., self.n_shapes:].reshape(-1, self.n_colours), grouped[..., 1].reshape(-1))
-        on_shape = shape_target > 0
-        shape_accuracy = (shape_logits[on_shape].argmax(-1) == shape_target[on_shape]).float().mean()
-        return shape_loss + colour_loss, shape_accuracy.item()
+        grouped = grouped.reshape(-1, len(self.sizes))
+        logits = self.linear(features).reshape(-1, sum(self.sizes))
+        total, start = 0.0, 0
+        for i, size in enumerate(self.sizes):
+            total = total + F.cross_entropy(logits[:, start: start + size], grouped[:, i])
+            start += size
+        on_shape = grouped[:, 0] > 0
+        shape_accuracy = (logits[on_shape, : self.sizes[0]].argmax(-1) == grouped[on_shape, 0]).float().mean()
+        return total, shape_accuracy.item()
 
 
 def check_training_path(model, batcher, items, patch_id):
@@ -287,6 +295,26 @@ class RouterBalance:
         return torch.stack(losses).mean(), usage
 
 
+@torch.no_grad()
+def pca_init_patch_embedding(model, batcher, records, scale: float = 0.5) -> None:
+    """Start the patch embedding from the whitened principal components of the world's patches:
+    a smooth basis in which neighbouring edge positions project alike, which the ViT otherwise
+    has to discover from scratch (measured: faster per-patch shape learning)."""
+    vision = model.vision_model
+    pixels = torch.cat([batcher.image_inputs(r)[0] for r in records])
+    patches = vision.patch_embedding.unfold(pixels).permute(0, 2, 1).reshape(-1, vision.patch_embedding.linear.in_features)
+    centred = patches - patches.mean(0)
+    _, singular, components = torch.linalg.svd(centred, full_matrices=False)
+    hidden = vision.patch_embedding.linear.out_features
+    spread = singular[:hidden, None] / patches.shape[0] ** 0.5
+    vision.patch_embedding.linear.weight.copy_(components[:hidden] / spread * scale)
+
+
+def vision_step(model, batch, label_head, shuffle_ratio):
+    features = model.get_image_features(pixel_values=batch["pixel_values"], return_dict=True).last_hidden_state
+    return label_head.loss(features, batch["patch_labels"], shuffle_ratio)
+
+
 def sample_items(records, rng, images_per_step, questions_per_image, caption_share):
     items = []
     for index in rng.choice(len(records), images_per_step, replace=False):
@@ -325,6 +353,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--images-per-step", type=int, default=8)
+    parser.add_argument("--vision-steps", type=int, default=0,
+                        help="curriculum stage 0: vision tower alone on the per-patch labels, warmup images")
+    parser.add_argument("--vision-images-per-step", type=int, default=64)
+    parser.add_argument("--pca-init", action="store_true",
+                        help="initialise the patch embedding with the whitened principal components of image patches")
     parser.add_argument("--warmup-steps", type=int, default=0,
                         help="curriculum: first steps on the warmup split's small one-tile images")
     parser.add_argument("--warmup-images-per-step", type=int, default=16)
@@ -359,9 +392,11 @@ def main() -> None:
 
     batcher = Batcher(processor, args.data)
     train_records = world.load(args.data, "train")
-    warmup_records = world.load(args.data, "warmup") if args.warmup_steps or args.warmup_share else []
+    warmup_records = world.load(args.data, "warmup") if args.vision_steps or args.warmup_steps or args.warmup_share else []
     test_records = world.load(args.data, "test")[: args.eval_images]
     router_balance = RouterBalance(model)
+    if args.pca_init:
+        pca_init_patch_embedding(model, batcher, warmup_records[:300] or train_records[:300])
 
     patches_per_token = round(1 / config.vision_config.pixel_shuffle_ratio ** 2)
     label_head = PatchLabelHead(config.vision_config.projector_output_dim, patches_per_token)
@@ -371,10 +406,12 @@ def main() -> None:
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
 
+    total_steps = args.vision_steps + args.steps
+
     def lr_at(step):
         if step < args.warmup:
             return args.lr * (step + 1) / args.warmup
-        progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+        progress = (step - args.warmup) / max(1, total_steps - args.warmup)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     log = []
@@ -383,10 +420,30 @@ def main() -> None:
     router_balance.logits = []
     print(json.dumps({"training_path_check_max_abs_diff": packing_diff}), flush=True)
     window_loss, window_acc, window_aux, window_shape, window_start = [], [], [], [], time.time()
-    for step in range(args.steps):
+    for step in range(total_steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
-        if step < args.warmup_steps:
+        if step < args.vision_steps:
+            items = sample_items(warmup_records, rng, args.vision_images_per_step, 0, 0.0)
+            aux, aux_shape_accuracy = vision_step(model, batcher.build_vision(items), label_head,
+                                                  config.vision_config.pixel_shuffle_ratio)
+            optimizer.zero_grad(set_to_none=True)
+            (args.aux_coef * aux).backward()
+            torch.nn.utils.clip_grad_norm_([p for _, p in parameters], 1.0)
+            optimizer.step()
+            window_aux.append(aux.item())
+            window_shape.append(aux_shape_accuracy)
+            if (step + 1) % 100 == 0 or step + 1 == args.vision_steps:
+                entry = {"step": step + 1, "stage": "vision", "aux_loss": round(float(np.mean(window_aux)), 4),
+                         "aux_shape_accuracy": round(float(np.mean(window_shape)), 4), "lr": round(lr_at(step), 6),
+                         "sec_per_step": round((time.time() - window_start) / len(window_aux), 3),
+                         "elapsed_min": round((time.time() - started) / 60, 2)}
+                print(json.dumps(entry), flush=True)
+                log.append(entry)
+                window_aux, window_shape, window_start = [], [], time.time()
+            continue
+        qa_step = step - args.vision_steps
+        if qa_step < args.warmup_steps:
             items = sample_items(warmup_records, rng, args.warmup_images_per_step, args.questions_per_image,
                                  args.caption_share)
         else:
@@ -407,7 +464,7 @@ def main() -> None:
         window_aux.append(aux.item())
         window_shape.append(aux_shape_accuracy)
         window_acc.append(row_correct.float().mean().item())
-        if (step + 1) % 50 == 0 or step == args.steps - 1:
+        if (step + 1) % 50 == 0 or step == total_steps - 1:
             entry = {"step": step + 1, "loss": round(float(np.mean(window_loss)), 4),
                      "aux_loss": round(float(np.mean(window_aux)), 4),
                      "aux_shape_accuracy": round(float(np.mean(window_shape)), 4),
@@ -418,7 +475,7 @@ def main() -> None:
             print(json.dumps(entry), flush=True)
             log.append(entry)
             window_loss, window_acc, window_aux, window_shape, window_start = [], [], [], [], time.time()
-        if (step + 1) % args.eval_every == 0 or step == args.steps - 1:
+        if (qa_step + 1) % args.eval_every == 0 or step == total_steps - 1:
             scores = evaluate(model, batcher, test_records, patch_id)
             router_balance.logits = []
             entry = {"step": step + 1, "heldout_exact": scores, "elapsed_min": round((time.time() - started) / 60, 2)}
@@ -427,6 +484,8 @@ def main() -> None:
 
     model.save_pretrained(args.model_dir)
     processor.save_pretrained(args.model_dir)
+    processor.image_processor.save_pretrained(args.model_dir)  # preprocessor_config.json, for older loaders
+    tokenizer_build.build(args.model_dir)  # processor.save_pretrained rewrote the tokenizer files without our keys
     summary = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                "train_minutes": round((time.time() - started) / 60, 2),
                "n_parameters": sum(p.numel() for p in model.parameters()),
