@@ -50,6 +50,8 @@ def main() -> None:
     ggufs = [p for p in files if p.suffix == ".gguf"]
     gguf_total = sum(p.stat().st_size for p in ggufs)
     heldout = [e for e in train["log"] if "heldout_exact" in e]
+    margins = [json.loads(line)["min_top2_margin"] for line in (args.eval / "reference.jsonl").open()
+               if '"mode": "generate"' in line]
     q_kinds = metrics["question_accuracy_by_kind"]
     target_met = metrics["caption_attribute_accuracy"] >= 0.9 and metrics["question_accuracy"] >= 0.9
 
@@ -98,7 +100,13 @@ def main() -> None:
          "**The targets (>= 90 % caption attributes and >= 90 % questions) are not met by this model;** see"
          " `tools/demo-model/README.md` for what limited it and what to try next."),
         "",
-        "Held-out exact match during training (teacher-forced, equal to greedy; first 48 test images):",
+        f"Near ties (matter when comparing an engine's greedy output with these): of {len(margins)} greedy",
+        f"generations, {sum(m < 0.01 for m in margins)} have a step whose top-1/top-2 logit margin is below 0.01,",
+        f"{sum(m < 0.05 for m in margins)} below 0.05 and {sum(m < 0.1 for m in margins)} below 0.1 (`min_top2_margin` in",
+        "`reference.jsonl`).",
+        "",
+        "Held-out exact match during training (teacher-forced, equal to greedy; first 48 test images; steps",
+        "count the vision stage):",
         "",
         *[f"- step {e['step']} ({e['elapsed_min']} min): {json.dumps(e['heldout_exact'])}" for e in heldout],
         "",
@@ -146,7 +154,7 @@ def main() -> None:
         f"Wall time {train['train_minutes']} min on this 2-core machine, shared with other jobs at the same time",
         "(1 torch thread: with contention, a second OpenMP thread that is descheduled stalls every op).",
         f"World seed {args.world_seed} ({args.world_counts}); training seed {train['args']['seed']}. Versions:",
-        f"`{json.dumps(versions())}`.",
+        f"`{json.dumps(versions())}`. From `tools/demo-model/` (what `run_all.sh` runs, after creating the venv):",
         "",
         "```bash",
         args.commands.read_text().strip(),

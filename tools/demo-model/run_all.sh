@@ -19,7 +19,7 @@ fi
 
 cat > out.commands <<CMDS
 $PY world.py --out out/data --seed $WORLD_SEED --warmup 3000 --train 6000 --test 300
-$PY train.py --data out/data --model-dir out/hf-train --seed $TRAIN_SEED --pca-init --vision-steps 1000 --warmup-steps 500 --steps 1700 --questions-per-image 8 --eval-every 600 --eval-images 48
+$PY train.py --data out/data --model-dir out/hf-train --seed $TRAIN_SEED --pca-init --vision-steps 1000 --warmup-steps 500 --steps 3000 --questions-per-image 8 --eval-every 1000 --eval-images 48
 $PY export_gguf.py out/hf-train --text $MODELS/herd-demo-text-f16.gguf --mmproj $MODELS/herd-demo-mmproj-f16.gguf --text-type f16 --mmproj-type f16 --hf-copy $MODELS/hf
 $PY eval.py --data out/data --hf-dir out/hf-train --text $MODELS/herd-demo-text-f16.gguf --mmproj $MODELS/herd-demo-mmproj-f16.gguf --out out/eval --sample 24 --sample-dir $MODELS/sample
 CMDS
