@@ -89,6 +89,7 @@ public final class ArrowBatchEngine {
         VarCharVector context = column(requests, CONTEXT, VarCharVector.class, true);
         VarCharVector continuation = column(requests, CONTINUATION, VarCharVector.class, true);
         VarCharVector error = column(requests, ERROR, VarCharVector.class, false);
+        ListVector images = imagesColumn(requests);
         int n = requests.getRowCount();
         List<CompletableFuture<ScoreResult>> results = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -100,12 +101,42 @@ public final class ArrowBatchEngine {
                 results.add(CompletableFuture.completedFuture(ScoreResult.failed(rowError, 0)));
                 continue;
             }
-            ScoreRequest request = new ScoreRequest(text(context, i), text(continuation, i),
-                    options.tokenLogprobs(), options.overflow());
+            ScoreRequest request;
+            try {
+                List<byte[]> rowImages = rowImages(images, i);
+                // A chat context is the user's turn; the continuation is then scored as the whole reply.
+                Prompt prompt = options.chat()
+                        ? GenerateColumns.chat(List.of(ChatMessage.text("user", text(context, i))), rowImages, null)
+                        : new Prompt.Text(text(context, i), true, false, rowImages);
+                request = new ScoreRequest(prompt, text(continuation, i), options.chat(), options.tokenLogprobs(), options.overflow());
+            } catch (IllegalArgumentException e) {
+                results.add(CompletableFuture.completedFuture(ScoreResult.failed(e.getMessage(), 0)));
+                continue;
+            }
             results.add(submit(() -> engine.score(request)));
         }
         return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
                 .thenApply(done -> writeScoreResults(results, options.tokenLogprobs()));
+    }
+
+    /** The {@code images} column of a batch (list of binary), or null when absent. */
+    private static ListVector imagesColumn(VectorSchemaRoot root) {
+        ListVector images = column(root, IMAGES, ListVector.class, false);
+        if (images != null && !(images.getDataVector() instanceof VarBinaryVector)) {
+            throw new IllegalArgumentException("column '" + IMAGES + "' must be list<binary>, got " + images.getField());
+        }
+        return images;
+    }
+
+    private static List<byte[]> rowImages(ListVector images, int i) {
+        if (images == null || images.isNull(i)) return List.of();
+        VarBinaryVector image = (VarBinaryVector) images.getDataVector();
+        List<byte[]> out = new ArrayList<>();
+        for (int j = images.getElementStartIndex(i); j < images.getElementEndIndex(i); j++) {
+            if (image.isNull(j)) throw new IllegalArgumentException("image " + (j - images.getElementStartIndex(i)) + " is null");
+            out.add(image.get(j));
+        }
+        return out;
     }
 
     /** An engine that throws instead of returning a failed future still fails only this batch's future. */
@@ -259,7 +290,6 @@ public final class ArrowBatchEngine {
         final VarCharVector role;
         final VarCharVector content;
         final ListVector images;
-        final VarBinaryVector image;
         final BigIntVector seed;
         final VarCharVector error;
 
@@ -278,11 +308,7 @@ public final class ArrowBatchEngine {
             if (prompt == null && messages == null) {
                 throw new IllegalArgumentException("a generation batch needs a '" + PROMPT + "' or a '" + MESSAGES + "' column, got " + root.getSchema());
             }
-            images = column(root, IMAGES, ListVector.class, false);
-            if (images != null && !(images.getDataVector() instanceof VarBinaryVector)) {
-                throw new IllegalArgumentException("column '" + IMAGES + "' must be list<binary>, got " + images.getField());
-            }
-            image = images == null ? null : (VarBinaryVector) images.getDataVector();
+            images = imagesColumn(root);
             seed = column(root, SEED, BigIntVector.class, true);
             error = column(root, ERROR, VarCharVector.class, false);
         }
@@ -329,13 +355,7 @@ public final class ArrowBatchEngine {
         }
 
         private List<byte[]> images(int i) {
-            if (images == null || images.isNull(i)) return List.of();
-            List<byte[]> out = new ArrayList<>();
-            for (int j = images.getElementStartIndex(i); j < images.getElementEndIndex(i); j++) {
-                if (image.isNull(j)) throw new IllegalArgumentException("image " + (j - images.getElementStartIndex(i)) + " is null");
-                out.add(image.get(j));
-            }
-            return out;
+            return rowImages(images, i);
         }
 
         String string(VarCharVector v, int i) {

@@ -95,7 +95,8 @@ public final class ArrowBatchSchemas {
     }
 
     public static Schema scoreRequest() {
-        return new Schema(List.of(nullable(CONTEXT, UTF8), nullable(CONTINUATION, UTF8), nullable(ERROR, UTF8)));
+        return new Schema(List.of(nullable(CONTEXT, UTF8), nullable(CONTINUATION, UTF8),
+                list(IMAGES, nullable("image", BINARY)), nullable(ERROR, UTF8)));
     }
 
     public static Schema scoreResult(boolean withTokenLogprobs) {

@@ -10,9 +10,15 @@ import java.util.Objects;
  * @param tokenLogprobs add the {@code token_logprobs} column (each continuation token's logprob)
  * @param overflow      what to do when context + continuation does not fit (truncation drops
  *                      context tokens only)
+ * @param chat          the context is the user's turn of a chat (with the row's images) and the
+ *                      continuation is scored as the assistant's whole reply, end of turn included
  */
-public record ScoreBatchOptions(boolean tokenLogprobs, ContextOverflowPolicy overflow) {
+public record ScoreBatchOptions(boolean tokenLogprobs, ContextOverflowPolicy overflow, boolean chat) {
     public ScoreBatchOptions {
         Objects.requireNonNull(overflow, "overflow");
+    }
+
+    public ScoreBatchOptions(boolean tokenLogprobs, ContextOverflowPolicy overflow) {
+        this(tokenLogprobs, overflow, false);
     }
 }

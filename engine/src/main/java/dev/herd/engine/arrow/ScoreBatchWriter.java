@@ -1,8 +1,12 @@
 package dev.herd.engine.arrow;
 
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListVector;
+
+import java.util.List;
 
 import static dev.herd.engine.arrow.GenerateBatchWriter.utf8;
 
@@ -15,6 +19,8 @@ public final class ScoreBatchWriter implements AutoCloseable {
     private final VarCharVector context;
     private final VarCharVector continuation;
     private final VarCharVector error;
+    private final ListVector images;
+    private final VarBinaryVector image;
     private int rows;
     private boolean finished;
 
@@ -24,11 +30,25 @@ public final class ScoreBatchWriter implements AutoCloseable {
         context = (VarCharVector) root.getVector(ArrowBatchSchemas.CONTEXT);
         continuation = (VarCharVector) root.getVector(ArrowBatchSchemas.CONTINUATION);
         error = (VarCharVector) root.getVector(ArrowBatchSchemas.ERROR);
+        images = (ListVector) root.getVector(ArrowBatchSchemas.IMAGES);
+        image = (VarBinaryVector) images.getDataVector();
     }
 
     public void add(String contextText, String continuationText) {
+        add(contextText, continuationText, List.of());
+    }
+
+    /** A row whose context comes with encoded images (placed before the context's text). */
+    public void add(String contextText, String continuationText, List<byte[]> rowImages) {
         context.setSafe(rows, utf8(contextText));
         continuation.setSafe(rows, utf8(continuationText));
+        if (rowImages.isEmpty()) {
+            images.setNull(rows);
+        } else {
+            int start = images.startNewValue(rows);
+            for (int j = 0; j < rowImages.size(); j++) image.setSafe(start + j, rowImages.get(j));
+            images.endValue(rows, rowImages.size());
+        }
         error.setNull(rows);
         rows++;
     }
@@ -37,6 +57,7 @@ public final class ScoreBatchWriter implements AutoCloseable {
     public void addFailed(String reason) {
         context.setNull(rows);
         continuation.setNull(rows);
+        images.setNull(rows);
         error.setSafe(rows, utf8(reason));
         rows++;
     }

@@ -202,19 +202,43 @@ public final class BatchEngine implements Engine {
         CompletableFuture<ScoreResult> future = new CompletableFuture<>();
         try {
             requireTokenizer();
-            int[] context = tokenizer.encode(request.context(), true, false);
+            PromptPlan context;
+            if (request.context() instanceof Prompt.Text t && t.text().isEmpty() && t.images().isEmpty()) {
+                // An empty context conditions on BOS alone (when there is one).
+                context = new PromptPlan(t.addBos() && tokenizer.bosId() >= 0 ? new int[]{tokenizer.bosId()} : new int[0], List.of(), null);
+            } else {
+                context = plan(request.context());
+            }
             int[] continuation = tokenizer.encode(request.continuation(), false, false);
             if (continuation.length == 0) throw new RequestException("the continuation is empty");
-            if (context.length == 0) throw new RequestException("the context is empty and the vocabulary has no BOS to stand for it");
+            if (request.endOfTurn()) {
+                if (tokenizer.eotId() < 0) throw new RequestException("the vocabulary has no end-of-turn token to score a whole reply with");
+                continuation = java.util.Arrays.copyOf(continuation, continuation.length + 1);
+                continuation[continuation.length - 1] = tokenizer.eotId();
+            }
+            if (context.tokens.length == 0) throw new RequestException("the context is empty and the vocabulary has no BOS to stand for it");
             if (continuation.length >= contextLength) {
                 throw new RequestException("the continuation has " + continuation.length + " tokens but the context window holds " + contextLength);
             }
-            if (context.length + continuation.length > contextLength) {
-                context = fitToContext(context, contextLength - continuation.length, request.overflow(), "context + continuation");
+            if (context.tokens.length + continuation.length > contextLength) {
+                if (!context.images.isEmpty()) {
+                    throw new RequestException("context (images included) + continuation have " + (context.tokens.length + continuation.length)
+                            + " tokens but the context window holds " + contextLength + "; prompts with images are never truncated");
+                }
+                context = new PromptPlan(fitToContext(context.tokens, contextLength - continuation.length, request.overflow(),
+                        "context + continuation"), List.of(), null);
             }
-            scheduler.submit(new ScoreJob(context, continuation, request.perTokenLogprobs(), future));
-        } catch (RequestException e) {
+            ScoreJob job = new ScoreJob(context.tokens, continuation, request.perTokenLogprobs(), future);
+            if (!context.images.isEmpty()) {
+                job.images = context.images;
+                job.embeddingRow = context.embeddingRow;
+                job.embeddingDim = model.embeddingDim();
+            }
+            scheduler.submit(job);
+        } catch (RequestException | ChatTemplateException e) {
             future.complete(ScoreResult.failed(e.getMessage(), System.nanoTime() - start));
+        } catch (RuntimeException e) {
+            future.complete(ScoreResult.failed(e.getMessage() != null ? e.getMessage() : e.toString(), System.nanoTime() - start));
         }
         return future;
     }

@@ -141,7 +141,7 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
                 case SCORE -> {
                     if (!raw.values.containsKey("context.column")) problems.add("mode score needs context.column");
                     if (!raw.values.containsKey("continuation.column")) problems.add("mode score needs continuation.column");
-                    for (String k : List.of("prompt.column", "prompt.template", "prompt.chat", "prompt.system",
+                    for (String k : List.of("prompt.column", "prompt.template", "prompt.system",
                             "prompt.parse_special", "logprobs")) notFor(k, m);
                     raw.values.keySet().stream().filter(k -> k.startsWith("sampling.")).sorted().forEach(k -> notFor(k, m));
                 }
@@ -149,6 +149,9 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
             if (mode == Mode.CAPTION) {
                 if (image.column() == null) problems.add("mode caption needs image.column (or input.format: images)");
                 if (model.mmproj() == null) problems.add("mode caption needs model.mmproj (the vision projector GGUF)");
+            } else if (mode == Mode.SCORE && image.column() != null) {
+                // Scoring answers about an image (multiple choice): the image goes with the context.
+                if (model.mmproj() == null) problems.add("image.column in mode score needs model.mmproj (the vision projector GGUF)");
             } else {
                 for (String k : List.of("image.column", "image.base_path", "image.max_bytes")) notFor(k, m);
                 if (format == InputFormat.IMAGES) problems.add("input.format images needs mode caption, got mode " + m);
@@ -189,7 +192,8 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
                 keys.put("sampling.max_tokens", String.valueOf(sampling.maxTokens()));
                 keys.put("sampling.seed", String.valueOf(sampling.seed()));
             }
-            if (image.column() != null && mode == Mode.CAPTION) keys.put("image.column", image.column());
+            if (mode == Mode.SCORE) keys.put("prompt.chat", String.valueOf(prompt.chat()));
+            if (image.column() != null && mode != Mode.GENERATE) keys.put("image.column", image.column());
             return keys;
         }
 

@@ -149,13 +149,13 @@ public final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
                 try (ScoreBatchWriter batch = new ScoreBatchWriter(allocator)) {
                     while (inputs.size() < config.batchSize() && input.hasNext()) {
                         Row row = input.next();
-                        plan.addScore(row, batch);
+                        plan.addScore(row, batch, images);
                         inputs.add(row);
                     }
                     requests = batch.finish();
                 }
                 try (requests) {
-                    return new InFlight(inputs, seeds, engine.score(requests, new ScoreBatchOptions(config.tokenLogprobs(), config.maxContextPolicy())));
+                    return new InFlight(inputs, seeds, engine.score(requests, new ScoreBatchOptions(config.tokenLogprobs(), config.maxContextPolicy(), config.prompt().chat())));
                 }
             }
             try (GenerateBatchWriter batch = new GenerateBatchWriter(allocator)) {

@@ -49,11 +49,11 @@ record RowPlan(int promptIndex, String promptColumn, boolean messages, PromptTem
         }
     }
 
-    void addScore(Row row, ScoreBatchWriter batch) {
+    void addScore(Row row, ScoreBatchWriter batch, ImageReader images) {
         try {
             String context = string(row, contextIndex, contextColumn, true, "context");
             String continuation = string(row, continuationIndex, continuationColumn, false, "continuation");
-            batch.add(context, continuation);
+            batch.add(context, continuation, imageIndex < 0 ? List.of() : List.of(image(row, images)));
         } catch (RowException e) {
             batch.addFailed(e.getMessage());
         }

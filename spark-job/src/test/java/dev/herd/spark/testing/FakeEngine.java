@@ -172,8 +172,9 @@ public final class FakeEngine implements Engine {
     }
 
     private ScoreResult score0(ScoreRequest r) {
-        PROMPTS.add(r.context() + "|" + r.continuation());
-        int contextTokens = 1 + (r.context().isBlank() ? 0 : r.context().trim().split("\\s+").length);
+        String context = r.context() instanceof Prompt.Text t ? t.text() : r.context().toString();
+        PROMPTS.add(context + "|" + r.continuation());
+        int contextTokens = 1 + (context.isBlank() ? 0 : context.trim().split("\\s+").length);
         String[] cont = r.continuation().trim().split("\\s+");
         if (contextTokens + cont.length > contextLength) {
             if (r.overflow() == ContextOverflowPolicy.ERROR) {
