@@ -41,7 +41,7 @@ class MatmulTest {
 
         EncodedActivations x = new EncodedActivations(kernel.activationEncoding(), n);
         int[][] rowRanges = {{0, 13}, {3, 10}, {5, 6}, {7, 7}, {12, 13}};
-        for (int batch : new int[]{1, 3, 4, 5, 9}) {
+        for (int batch : new int[]{1, 3, 4, 5, 9, 16, 17}) {
             float[] src = new float[batch * n];
             for (int t = 0; t < batch; t++) System.arraycopy(RandomWeights.activations(n, rnd), 0, src, t * n, n);
             x.encode(src, batch);
@@ -89,21 +89,26 @@ class MatmulTest {
     void resultsDoNotDependOnTheBatch(GgmlType type) {
         Random rnd = new Random(type.ordinal() + 99);
         WeightKernel kernel = Kernels.forType(type);
-        int n = rowLength(type), rows = 6;
+        int n = rowLength(type), rows = 11;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
         float[] probe = RandomWeights.activations(n, rnd);
 
-        float[] alone = multiply(kernel, w, rowBytes, rows, n, new float[][]{probe}, 0, 1);
-        // batches of 8 (two tiles of four) and 7 (one tile, then three single vectors)
-        for (int batch : new int[]{8, 7}) {
-            for (int position : new int[]{0, 3, batch - 1}) {
+        float[] alone = multiply(kernel, w, rowBytes, 0, rows, rows, n, new float[][]{probe}, 0, 1);
+        // every batch size up to 17 (tiles full, partial and absent), the probe first, inside and
+        // last, and row ranges that start and end off the tile boundaries
+        int[][] rowRanges = {{0, rows}, {1, rows - 2}, {3, 8}, {5, 6}};
+        for (int batch = 1; batch <= 17; batch++) {
+            for (int position : new int[]{0, batch / 2, batch - 1}) {
                 float[][] vectors = new float[batch][];
                 for (int t = 0; t < batch; t++) vectors[t] = t == position ? probe : RandomWeights.activations(n, rnd);
-                float[] inBatch = multiply(kernel, w, rowBytes, rows, n, vectors, position, batch);
-                for (int r = 0; r < rows; r++) {
-                    assertEquals(Float.floatToRawIntBits(alone[r]), Float.floatToRawIntBits(inBatch[r]),
-                            type + ": row " + r + " alone gives " + alone[r] + ", at position " + position + " of " + batch + " gives " + inBatch[r]);
+                for (int[] range : rowRanges) {
+                    float[] inBatch = multiply(kernel, w, rowBytes, range[0], range[1], rows, n, vectors, position, batch);
+                    for (int r = range[0]; r < range[1]; r++) {
+                        assertEquals(Float.floatToRawIntBits(alone[r]), Float.floatToRawIntBits(inBatch[r]),
+                                type + ": row " + r + " alone gives " + alone[r] + ", at position " + position + " of " + batch
+                                        + " (rows " + range[0] + ".." + range[1] + ") gives " + inBatch[r]);
+                    }
                 }
             }
         }
@@ -144,12 +149,14 @@ class MatmulTest {
         }
     }
 
-    private static float[] multiply(WeightKernel kernel, MemorySegment w, long rowBytes, int rows, int n, float[][] vectors, int keep, int batch) {
+    /** Rows {@code [rowStart, rowEnd)} of the matrix times every vector; returns vector {@code keep}'s results (all rows, unwritten ones 0). */
+    private static float[] multiply(WeightKernel kernel, MemorySegment w, long rowBytes, int rowStart, int rowEnd, int rows, int n,
+                                    float[][] vectors, int keep, int batch) {
         float[] src = new float[batch * n];
         for (int t = 0; t < batch; t++) System.arraycopy(vectors[t], 0, src, t * n, n);
         EncodedActivations x = new EncodedActivations(kernel.activationEncoding(), n).encode(src, batch);
         float[] out = new float[batch * rows];
-        kernel.matmul(w, rowBytes, 0, rows, x, out, rows);
+        kernel.matmul(w, rowBytes, rowStart, rowEnd, x, out, rows);
         float[] row = new float[rows];
         System.arraycopy(out, keep * rows, row, 0, rows);
         return row;

@@ -89,6 +89,11 @@ final class Simd256 {
         return pairSum(products(decoded, w, q, a)).add(pairSum(products(decoded, w + 32, q, a + 32)));
     }
 
+    /** As {@link #block} with the block's 32 activation quants already loaded ({@code lo}: 0-15, {@code hi}: 16-31). */
+    static IntVector decodedBlock(MemorySegment decoded, long w, ShortVector lo, ShortVector hi) {
+        return pairSum(quants(decoded, w).mul(lo)).add(pairSum(quants(decoded, w + 32).mul(hi)));
+    }
+
     /** Sixteen products of shorts at byte {@code w} of {@code m} and at byte {@code a} of {@code q}. */
     static ShortVector products(MemorySegment m, long w, MemorySegment q, long a) {
         return quants(m, w).mul(quants(q, a));
