@@ -1,7 +1,7 @@
 package dev.herd.engine.tensor;
 
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -10,7 +10,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Every kernel's matmul against a double-precision reference of
+ * Every kernel's matmul, on both paths (Java and native, see {@link KernelCases}), against a double-precision reference of
  * {@code dot(dequantize(w), decode(encoded x))}, for odd row ranges and several batch sizes; and
  * batch invariance: a vector gives bit-identical results alone and anywhere in a batch.
  */
@@ -27,11 +27,11 @@ class MatmulTest {
         };
     }
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void matmulMatchesDoublePrecisionReference(GgmlType type) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
+    void matmulMatchesDoublePrecisionReference(GgmlType type, KernelPath path) {
         Random rnd = new Random(type.ordinal() * 7919L + 1);
-        WeightKernel kernel = Kernels.forType(type);
+        WeightKernel kernel = KernelCases.kernel(type, path);
         int n = rowLength(type), rows = 13;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
@@ -84,11 +84,11 @@ class MatmulTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void resultsDoNotDependOnTheBatch(GgmlType type) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
+    void resultsDoNotDependOnTheBatch(GgmlType type, KernelPath path) {
         Random rnd = new Random(type.ordinal() + 99);
-        WeightKernel kernel = Kernels.forType(type);
+        WeightKernel kernel = KernelCases.kernel(type, path);
         int n = rowLength(type), rows = 11;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
@@ -114,14 +114,14 @@ class MatmulTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void resultsDoNotChangeOnceTheJitCompilesTheKernel(GgmlType type) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
+    void resultsDoNotChangeOnceTheJitCompilesTheKernel(GgmlType type, KernelPath path) {
         // the first calls run interpreted, later ones C2-compiled: any float step whose order is
         // left to the implementation (as reduceLanes(ADD) is) would show up here; both the
         // single-vector and the batch path are exercised
         Random rnd = new Random(type.ordinal() + 5);
-        WeightKernel kernel = Kernels.forType(type);
+        WeightKernel kernel = KernelCases.kernel(type, path);
         int n = Math.max(type.blockSize(), 64), rows = 2, batch = 5;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);

@@ -41,8 +41,20 @@ abstract class RowKernel implements WeightKernel {
 
     @Override
     public final void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
-        if (x.encoding() != encoding) {
-            throw new IllegalArgumentException(type + " weights need " + encoding + " activations, got " + x.encoding());
+        if (!checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outStride)) return;
+        if (x.count() == 1) {
+            multiplySingle(w, rowBytes, rowStart, rowEnd, x, out);
+        } else {
+            multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
+        }
+    }
+
+    /** Checks a {@link #matmul} call's arguments for {@code kernel}; false when there is nothing to compute. */
+    static boolean checkMatmul(WeightKernel kernel, MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x,
+                               float[] out, int outStride) {
+        GgmlType type = kernel.type();
+        if (x.encoding() != kernel.activationEncoding()) {
+            throw new IllegalArgumentException(type + " weights need " + kernel.activationEncoding() + " activations, got " + x.encoding());
         }
         int n = x.length();
         if (rowBytes != type.rowBytes(n)) {
@@ -54,16 +66,12 @@ abstract class RowKernel implements WeightKernel {
                     + w.byteSize() + "-byte " + type + " matrix");
         }
         int count = x.count();
-        if (count == 0 || rowEnd == rowStart) return;
+        if (count == 0 || rowEnd == rowStart) return false;
         if ((long) (count - 1) * outStride + rowEnd > out.length) {
             throw new IndexOutOfBoundsException(count + " vectors × rows up to " + rowEnd + " with stride " + outStride
                     + " do not fit an output of " + out.length);
         }
-        if (count == 1) {
-            multiplySingle(w, rowBytes, rowStart, rowEnd, x, out);
-        } else {
-            multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
-        }
+        return true;
     }
 
     private void multiplySingle(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out) {

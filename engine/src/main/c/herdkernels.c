@@ -1,0 +1,285 @@
+/*
+ * herd's native weight kernels, called from Java through the FFM API (dev.herd.engine.tensor.types.NativeKernel).
+ * Compiled once per instruction set (build.sh: HERD_ISA = avx2 or avx512, the latter using VNNI's vpdpwssd);
+ * the exported names carry the suffix.
+ *
+ * Every function computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and
+ * vectors [0, count), with exactly the float operations of the Java kernels in the same order (see
+ * docs/kernels.md): integer block sums are exact, so any grouping gives the same integers; what must match
+ * is the float work after them. Activations are EncodedActivations' buffers: int16 quants, float block
+ * scales, int16 16-value sums (Q8_K), or floats.
+ *
+ * Batches are tiled: ROWS rows x VECS vectors per step, each weight block loaded (and decoded) once per
+ * tile; every output element still sees its own accumulator and the single-vector sequence of operations.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+#define EXPORT(name) __attribute__((visibility("default"))) void CAT(name, HERD_ISA)
+#define INLINE static inline __attribute__((always_inline))
+
+#if defined(__AVX512VNNI__)
+#define TILE_ROWS 4
+#define TILE_VECS 4
+INLINE __m256i dot_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+#else
+#define TILE_ROWS 2
+#define TILE_VECS 2
+INLINE __m256i dot_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+#endif
+
+/* Rows decoded (or read) together while a batch's activations stream past them: 16 rows stay in L2. */
+#define ROW_BLOCK 16
+
+INLINE float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+INLINE __m256i load16(const int16_t *p) { return _mm256_loadu_si256((const __m256i *) p); }
+
+/* Java's Simd256.sum: lanes i and i+4 added, then (s0 + s2) + (s1 + s3). */
+INLINE float sum_lanes(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+/* Exact sum of eight int lanes. */
+INLINE int32_t sum_ints(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* ---------------------------------------------------------------- Q8_0 ---------------------------------------------------------------- */
+
+/*
+ * Int lane i of a block: products of values 2i, 2i+1, 16+2i, 17+2i (Java's pair sums of the two
+ * 16-value halves); then acc = fma(float(lanes), d_w * d_x, acc).
+ */
+INLINE void q8_0_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const int16_t *xq, const float *xd, int n, int t0, int V,
+                      float *out, int outStride) {
+    int nb = n / 32;
+    __m256 acc[TILE_ROWS][TILE_VECS];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i lo[TILE_ROWS], hi[TILE_ROWS];
+        float dw[TILE_ROWS];
+        for (int i = 0; i < R; i++) {
+            const uint8_t *blk = w + (int64_t) (r0 + i) * rowBytes + 34 * (int64_t) b;
+            lo[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 2)));
+            hi[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 18)));
+            dw[i] = f16(blk);
+        }
+        for (int j = 0; j < V; j++) {
+            const int16_t *x = xq + (int64_t) (t0 + j) * n + 32 * b;
+            __m256i x0 = load16(x), x1 = load16(x + 16);
+            float dx = xd[(int64_t) (t0 + j) * nb + b];
+            for (int i = 0; i < R; i++) {
+                __m256i p = dot_acc(_mm256_madd_epi16(lo[i], x0), hi[i], x1);
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[i] * dx), acc[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
+}
+
+EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    (void) sums;
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = rb;
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS) q8_0_tile(w, rowBytes, r, TILE_ROWS, xq, xd, n, t, TILE_VECS, out, outStride);
+            for (; r < re; r++) q8_0_tile(w, rowBytes, r, 1, xq, xd, n, t, TILE_VECS, out, outStride);
+        }
+        for (; t < count; t++) {
+            int r = rb;
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS) q8_0_tile(w, rowBytes, r, TILE_ROWS, xq, xd, n, t, 1, out, outStride);
+            for (; r < re; r++) q8_0_tile(w, rowBytes, r, 1, xq, xd, n, t, 1, out, outStride);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- K-quants ------------------------------------------------------------- */
+
+/*
+ * A K-quant super-block (256 values) is first decoded to int16 quant * sub-block scale (|value| <= 4096, so
+ * the products with activation quants fit vpmaddwd exactly), plus d, dmin and the eight 6-bit minimums;
+ * the dot is then Σ (quant * scale) * x, exact, and
+ * sum = fma(d_x * d, dot, sum), minSum = fma(d_x * dmin, Σ min * bsum, minSum), result sum - minSum.
+ */
+typedef struct {
+    float d, dmin;
+    uint8_t mins[8];
+} kblock;
+
+INLINE void q4_k_scales(const uint8_t *blk, uint8_t *sc, uint8_t *mn) {
+    uint64_t lo;
+    uint32_t hi;
+    memcpy(&lo, blk + 4, 8);
+    memcpy(&hi, blk + 12, 4);
+    uint32_t first = (uint32_t) lo, second = (uint32_t) (lo >> 32);
+    uint64_t scales = (uint64_t) (first & 0x3F3F3F3Fu) | ((uint64_t) ((hi & 0x0F0F0F0Fu) | (((first >> 6) & 0x03030303u) << 4)) << 32);
+    uint64_t mins = (uint64_t) (second & 0x3F3F3F3Fu) | ((uint64_t) (((hi >> 4) & 0x0F0F0F0Fu) | (((second >> 6) & 0x03030303u) << 4)) << 32);
+    memcpy(sc, &scales, 8);
+    memcpy(mn, &mins, 8);
+}
+
+INLINE void q4_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi16(0x0F);
+    for (int g = 0; g < 4; g++) {
+        __m256i s1 = _mm256_set1_epi16(sc[2 * g]), s2 = _mm256_set1_epi16(sc[2 * g + 1]);
+        for (int k = 0; k < 32; k += 16) {
+            __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + 32 * g + k)));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + k), _mm256_mullo_epi16(_mm256_and_si256(v, low4), s1));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + 32 + k), _mm256_mullo_epi16(_mm256_srli_epi16(v, 4), s2));
+        }
+    }
+}
+
+INLINE void q6_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    const int8_t *sc = (const int8_t *) (blk + 192);
+    kb->d = f16(blk + 208);
+    const __m256i low4 = _mm256_set1_epi16(0x0F), two = _mm256_set1_epi16(0x03), offset = _mm256_set1_epi16(32);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
+        for (int k = 0; k < 32; k += 16) {
+            __m256i l0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (ql + k)));
+            __m256i l1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (ql + 32 + k)));
+            __m256i h = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (qh + k)));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+            q[2] = _mm256_or_si256(_mm256_srli_epi16(l0, 4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+            q[3] = _mm256_or_si256(_mm256_srli_epi16(l1, 4), _mm256_slli_epi16(_mm256_srli_epi16(h, 6), 4));
+            for (int c = 0; c < 4; c++) {
+                int v = 128 * half + 32 * c + k;
+                __m256i s = _mm256_set1_epi16(sc[v / 16]);
+                _mm256_storeu_si256((__m256i *) (dst + v), _mm256_mullo_epi16(_mm256_sub_epi16(q[c], offset), s));
+            }
+        }
+    }
+}
+
+/* Σ min_j * (bsum[2j] + bsum[2j+1]) over the eight 32-value sub-blocks. */
+INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums) {
+    int32_t s = 0;
+    for (int j = 0; j < 8; j++) s += mins[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+    return s;
+}
+
+/* Each thread's decoded rows (ROW_BLOCK rows): grown on demand, kept for the thread's life. */
+static _Thread_local int16_t *decoded_rows;
+static _Thread_local kblock *decoded_blocks;
+static _Thread_local int64_t decoded_capacity;
+
+static int ensure_decoded(int n) {
+    int64_t values = (int64_t) ROW_BLOCK * n;
+    if (values <= decoded_capacity) return 1;
+    free(decoded_rows);
+    free(decoded_blocks);
+    decoded_rows = aligned_alloc(64, (size_t) values * 2);
+    decoded_blocks = malloc((size_t) (values / 256) * sizeof(kblock));
+    if (decoded_rows == NULL || decoded_blocks == NULL) {
+        free(decoded_rows);
+        free(decoded_blocks);
+        decoded_rows = NULL;
+        decoded_blocks = NULL;
+        decoded_capacity = 0;
+        return 0;
+    }
+    decoded_capacity = values;
+    return 1;
+}
+
+/* R decoded rows (n values each, from row r of the decoded block) times V vectors. */
+INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int n, const int16_t *xq, const float *xd, const int16_t *bsums,
+                   int t0, int V, int hasMins, float *out, int outStride, int outRow) {
+    int nb = n / 256;
+    float sum[TILE_ROWS][TILE_VECS], minSum[TILE_ROWS][TILE_VECS];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) sum[i][j] = minSum[i][j] = 0.0f;
+    for (int b = 0; b < nb; b++) {
+        __m256i acc[TILE_ROWS][TILE_VECS];
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_si256();
+        for (int v = 0; v < 256; v += 32) {
+            __m256i w0[TILE_ROWS], w1[TILE_ROWS];
+            for (int i = 0; i < R; i++) {
+                const int16_t *wr = rows + (int64_t) (r + i) * n + 256 * b + v;
+                w0[i] = load16(wr);
+                w1[i] = load16(wr + 16);
+            }
+            for (int j = 0; j < V; j++) {
+                const int16_t *x = xq + (int64_t) (t0 + j) * n + 256 * b + v;
+                __m256i x0 = load16(x), x1 = load16(x + 16);
+                for (int i = 0; i < R; i++) acc[i][j] = dot_acc(dot_acc(acc[i][j], w0[i], x0), w1[i], x1);
+            }
+        }
+        for (int j = 0; j < V; j++) {
+            float dx = xd[(int64_t) (t0 + j) * nb + b];
+            const int16_t *bs = bsums + ((int64_t) (t0 + j) * nb + b) * 16;
+            for (int i = 0; i < R; i++) {
+                const kblock *kb = &blocks[(int64_t) (r + i) * nb + b];
+                sum[i][j] = __builtin_fmaf(dx * kb->d, (float) sum_ints(acc[i][j]), sum[i][j]);
+                if (hasMins) minSum[i][j] = __builtin_fmaf(dx * kb->dmin, (float) min_dot(kb->mins, bs), minSum[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + outRow + i] = hasMins ? sum[i][j] - minSum[i][j] : sum[i][j];
+}
+
+typedef void (*k_decoder)(const uint8_t *blk, int16_t *dst, kblock *kb);
+
+INLINE void k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
+                     int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode) {
+    if (!ensure_decoded(n)) abort();
+    int nb = n / 256;
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int rows = rb + ROW_BLOCK < rowEnd ? ROW_BLOCK : rowEnd - rb;
+        for (int i = 0; i < rows; i++) {
+            const uint8_t *row = w + (int64_t) (rb + i) * rowBytes;
+            for (int b = 0; b < nb; b++) decode(row + (int64_t) b * blockBytes, decoded_rows + (int64_t) i * n + 256 * b, &decoded_blocks[i * nb + b]);
+        }
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = 0;
+            for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
+                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+        }
+        for (; t < count; t++) {
+            int r = 0;
+            for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
+                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+        }
+    }
+}
+
+EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 144, 1, q4_k_decode);
+}
+
+EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, 0, q6_k_decode);
+}
