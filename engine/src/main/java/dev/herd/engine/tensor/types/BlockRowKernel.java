@@ -10,6 +10,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static dev.herd.engine.tensor.types.Simd256.FLOATS;
+import static dev.herd.engine.tensor.types.Simd256.SWAP1;
+import static dev.herd.engine.tensor.types.Simd256.SWAP2;
+import static dev.herd.engine.tensor.types.Simd256.SWAP4;
 import static dev.herd.engine.tensor.types.Simd256.accumulate;
 import static dev.herd.engine.tensor.types.Simd256.block;
 import static dev.herd.engine.tensor.types.Simd256.decodedBlock;
@@ -81,7 +84,12 @@ abstract class BlockRowKernel extends RowKernel {
             acc0 = accumulate(acc0, decodedBlock(decoded, row0 + wb, lo, hi), decoded.get(ValueLayout.JAVA_FLOAT, row0 + sb) * dx);
             acc1 = accumulate(acc1, decodedBlock(decoded, row1 + wb, lo, hi), decoded.get(ValueLayout.JAVA_FLOAT, row1 + sb) * dx);
         }
-        return bits(Simd256.sum(acc0), Simd256.sum(acc1));
+        // Simd256.sum's butterfly written out: the same helper called twice in a row is not
+        // inlined the second time, and its vector argument gets boxed
+        FloatVector h0 = acc0.add(acc0.rearrange(SWAP4)), h1 = acc1.add(acc1.rearrange(SWAP4));
+        h0 = h0.add(h0.rearrange(SWAP2));
+        h1 = h1.add(h1.rearrange(SWAP2));
+        return bits(h0.add(h0.rearrange(SWAP1)).lane(0), h1.add(h1.rearrange(SWAP1)).lane(0));
     }
 
     /** {@link #dot2} for types with minimums. */
@@ -100,7 +108,10 @@ abstract class BlockRowKernel extends RowKernel {
             m0 += decoded.get(ValueLayout.JAVA_FLOAT, row0 + mb) * sx;
             m1 += decoded.get(ValueLayout.JAVA_FLOAT, row1 + mb) * sx;
         }
-        return bits(Simd256.sum(acc0) + m0, Simd256.sum(acc1) + m1);
+        FloatVector h0 = acc0.add(acc0.rearrange(SWAP4)), h1 = acc1.add(acc1.rearrange(SWAP4));
+        h0 = h0.add(h0.rearrange(SWAP2));
+        h1 = h1.add(h1.rearrange(SWAP2));
+        return bits(h0.add(h0.rearrange(SWAP1)).lane(0) + m0, h1.add(h1.rearrange(SWAP1)).lane(0) + m1);
     }
 
     /** Two floats' bits in one long, {@code first} in the low half. */

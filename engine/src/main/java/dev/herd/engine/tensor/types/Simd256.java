@@ -33,9 +33,9 @@ final class Simd256 {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
-    private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(FLOATS, i -> i ^ 4);
-    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
-    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(FLOATS, i -> i ^ 1);
+    static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(FLOATS, i -> i ^ 4);
+    static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
+    static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(FLOATS, i -> i ^ 1);
 
     /** Lane j: 1 << (15 − j), which moves bit j of a broadcast value to the sign bit. */
     private static final ShortVector BIT_TO_TOP;
