@@ -15,4 +15,4 @@ FLAGS="-std=c11 -O3 -fPIC -ffp-contract=off -fno-fast-math -Wall -Wextra -Werror
 "$CC" $FLAGS -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -DHERD_ISA=avx512 \
   -c "$src/herdkernels.c" -o "$tmp/avx512.o"
 mkdir -p "$out"
-"$CC" -shared -o "$out/libherdkernels.so" "$tmp/cpu.o" "$tmp/avx2.o" "$tmp/avx512.o"
+"$CC" -shared -pthread -o "$out/libherdkernels.so" "$tmp/cpu.o" "$tmp/avx2.o" "$tmp/avx512.o"

@@ -3,7 +3,7 @@
  * Compiled once per instruction set (build.sh: HERD_ISA = avx2 or avx512, the latter using VNNI's vpdpwssd);
  * the exported names carry the suffix.
  *
- * Every function computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and
+ * Every function returns 0, or 1 when it could not allocate its scratch memory, and computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and
  * vectors [0, count), with exactly the float operations of the Java kernels in the same order (see
  * docs/kernels.md): integer block sums are exact, so any grouping gives the same integers; what must match
  * is the float work after them. Activations are EncodedActivations' buffers: int16 quants, float block
@@ -13,13 +13,14 @@
  * tile; every output element still sees its own accumulator and the single-vector sequence of operations.
  */
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
-#define EXPORT(name) __attribute__((visibility("default"))) void CAT(name, HERD_ISA)
+#define EXPORT(name) __attribute__((visibility("default"))) int32_t CAT(name, HERD_ISA)
 #define INLINE static inline __attribute__((always_inline))
 
 #if defined(__AVX512VNNI__)
@@ -108,6 +109,7 @@ EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t 
             for (int r = rb; r < re; r++) q8_0_tile(w, rowBytes, r, 1, xq, xd, n, t, 1, out, outStride);
         }
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------- K-quants ------------------------------------------------------------- */
@@ -231,28 +233,46 @@ INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums) {
     return s;
 }
 
-/* Each thread's decoded rows (ROW_BLOCK rows): grown on demand, kept for the thread's life. */
-static _Thread_local int16_t *decoded_rows;
-static _Thread_local kblock *decoded_blocks;
-static _Thread_local int64_t decoded_capacity;
+/* Each thread's decoded rows (ROW_BLOCK rows): grown on demand, freed when the thread ends. */
+typedef struct {
+    int16_t *rows;
+    kblock *blocks;
+    int64_t capacity;
+} scratch;
 
-static int ensure_decoded(int n) {
-    int64_t values = (int64_t) ROW_BLOCK * n;
-    if (values <= decoded_capacity) return 1;
-    free(decoded_rows);
-    free(decoded_blocks);
-    decoded_rows = aligned_alloc(64, (size_t) values * 2);
-    decoded_blocks = malloc((size_t) (values / 256) * sizeof(kblock));
-    if (decoded_rows == NULL || decoded_blocks == NULL) {
-        free(decoded_rows);
-        free(decoded_blocks);
-        decoded_rows = NULL;
-        decoded_blocks = NULL;
-        decoded_capacity = 0;
-        return 0;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void free_scratch(void *p) {
+    scratch *s = p;
+    free(s->rows);
+    free(s->blocks);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
+
+/* This thread's scratch, large enough for ROW_BLOCK decoded rows of n values; NULL if out of memory. */
+static scratch *scratch_for(int n) {
+    pthread_once(&scratch_once, make_scratch_key);
+    scratch *s = pthread_getspecific(scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
     }
-    decoded_capacity = values;
-    return 1;
+    int64_t values = (int64_t) ROW_BLOCK * n;
+    if (values > s->capacity) {
+        free(s->rows);
+        free(s->blocks);
+        s->rows = aligned_alloc(64, (size_t) values * 2);
+        s->blocks = malloc((size_t) (values / 256) * sizeof(kblock));
+        s->capacity = s->rows != NULL && s->blocks != NULL ? values : 0;
+        if (s->capacity == 0) return NULL;
+    }
+    return s;
 }
 
 /* R decoded rows (n values each, from row r of the decoded block) times V vectors. */
@@ -319,13 +339,16 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
     }
 }
 
-INLINE void k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
+INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
                      int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode, k_dotter dot) {
     if (count < TILE_VECS) {
         k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, blockBytes, hasMins, dot);
-        return;
+        return 0;
     }
-    if (!ensure_decoded(n)) abort();
+    scratch *s = scratch_for(n);
+    if (s == NULL) return 1;
+    int16_t *decoded_rows = s->rows;
+    kblock *decoded_blocks = s->blocks;
     int nb = n / 256;
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
         int rows = rb + ROW_BLOCK < rowEnd ? ROW_BLOCK : rowEnd - rb;
@@ -347,14 +370,15 @@ INLINE void k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEn
             for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
         }
     }
+    return 0;
 }
 
 EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 144, 1, q4_k_decode, q4_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 144, 1, q4_k_decode, q4_k_dot);
 }
 
 EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, 0, q6_k_decode, q6_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, 0, q6_k_decode, q6_k_dot);
 }

@@ -40,12 +40,14 @@ final class NativeKernel implements WeightKernel {
     @Override
     public void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
         if (!RowKernel.checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outStride)) return;
+        int status;
         try {
-            matmul.invokeExact(w, rowBytes, rowStart, rowEnd, x.values(), x.scales(), x.sums(), x.length(), x.count(),
+            status = (int) matmul.invokeExact(w, rowBytes, rowStart, rowEnd, x.values(), x.scales(), x.sums(), x.length(), x.count(),
                     MemorySegment.ofArray(out), outStride);
         } catch (Throwable e) {
             throw new IllegalStateException("native " + type() + " matmul failed", e);
         }
+        if (status != 0) throw new OutOfMemoryError("native " + type() + " matmul could not allocate its scratch rows (n = " + x.length() + ")");
     }
 
     @Override

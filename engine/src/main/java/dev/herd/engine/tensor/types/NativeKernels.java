@@ -42,8 +42,8 @@ public final class NativeKernels {
             GgmlType.Q4_K, "herd_q4_k",
             GgmlType.Q6_K, "herd_q6_k");
 
-    /** (w, rowBytes, rowStart, rowEnd, values, scales, sums, n, count, out, outStride). */
-    private static final FunctionDescriptor MATMUL = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+    /** (w, rowBytes, rowStart, rowEnd, values, scales, sums, n, count, out, outStride) → 0, or 1 when out of memory. */
+    private static final FunctionDescriptor MATMUL = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
 
