@@ -382,3 +382,120 @@ EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t 
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
     return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, 0, q6_k_decode, q6_k_dot);
 }
+
+/* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
+
+/*
+ * Float weights against float activations, as FloatRowKernel: two FMA chains of eight lanes over 16
+ * values at a time, the chains added lane by lane and summed by the butterfly, then the leftover
+ * values one FMA each.
+ */
+enum { W_F32, W_F16, W_BF16 };
+
+INLINE __m256 weights8(int kind, const uint8_t *p) {
+    if (kind == W_F32) return _mm256_loadu_ps((const float *) p);
+    __m128i h = _mm_loadu_si128((const __m128i *) p);
+    if (kind == W_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+INLINE float weight1(int kind, const uint8_t *p) {
+    if (kind == W_F32) {
+        float f;
+        memcpy(&f, p, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, p, 2);
+    if (kind == W_F16) return _cvtsh_ss(h);
+    uint32_t bits = (uint32_t) h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+#if defined(__AVX512VNNI__)
+#define FLOAT_ROWS 2
+#define FLOAT_VECS 4
+#else
+#define FLOAT_ROWS 1
+#define FLOAT_VECS 2
+#endif
+
+INLINE void float_tile(int kind, int size, const uint8_t *w, int64_t rowBytes, int r0, int R, const float *x, int n, int t0, int V,
+                       float *out, int outStride) {
+    __m256 acc0[FLOAT_ROWS][FLOAT_VECS], acc1[FLOAT_ROWS][FLOAT_VECS];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) acc0[i][j] = acc1[i][j] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m256 w0[FLOAT_ROWS], w1[FLOAT_ROWS];
+        for (int i = 0; i < R; i++) {
+            const uint8_t *p = w + (int64_t) (r0 + i) * rowBytes + (int64_t) k * size;
+            w0[i] = weights8(kind, p);
+            w1[i] = weights8(kind, p + 8 * size);
+        }
+        for (int j = 0; j < V; j++) {
+            const float *xv = x + (int64_t) (t0 + j) * n + k;
+            __m256 x0 = _mm256_loadu_ps(xv), x1 = _mm256_loadu_ps(xv + 8);
+            for (int i = 0; i < R; i++) {
+                acc0[i][j] = _mm256_fmadd_ps(w0[i], x0, acc0[i][j]);
+                acc1[i][j] = _mm256_fmadd_ps(w1[i], x1, acc1[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++) {
+        const uint8_t *row = w + (int64_t) (r0 + i) * rowBytes;
+        for (int j = 0; j < V; j++) {
+            const float *xv = x + (int64_t) (t0 + j) * n;
+            float sum = sum_lanes(_mm256_add_ps(acc0[i][j], acc1[i][j]));
+            for (int l = k; l < n; l++) sum = __builtin_fmaf(weight1(kind, row + (int64_t) l * size), xv[l], sum);
+            out[(int64_t) (t0 + j) * outStride + r0 + i] = sum;
+        }
+    }
+}
+
+INLINE void float_matmul(int kind, int size, const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const float *x, int n, int count,
+                         float *out, int outStride) {
+    if (count < FLOAT_VECS) {
+        /* one row at a time: interleaved row streams slow the single-vector path down */
+        for (int r = rowStart; r < rowEnd; r++)
+            for (int t = 0; t < count; t++) float_tile(kind, size, w, rowBytes, r, 1, x, n, t, 1, out, outStride);
+        return;
+    }
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        int t = 0;
+        for (; t + FLOAT_VECS <= count; t += FLOAT_VECS) {
+            int r = rb;
+            for (; r + FLOAT_ROWS <= re; r += FLOAT_ROWS) float_tile(kind, size, w, rowBytes, r, FLOAT_ROWS, x, n, t, FLOAT_VECS, out, outStride);
+            for (; r < re; r++) float_tile(kind, size, w, rowBytes, r, 1, x, n, t, FLOAT_VECS, out, outStride);
+        }
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) float_tile(kind, size, w, rowBytes, r, 1, x, n, t, 1, out, outStride);
+    }
+}
+
+EXPORT(herd_f32)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    (void) scales;
+    (void) sums;
+    float_matmul(W_F32, 4, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
+    return 0;
+}
+
+EXPORT(herd_f16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    (void) scales;
+    (void) sums;
+    float_matmul(W_F16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
+    return 0;
+}
+
+EXPORT(herd_bf16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
+                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    (void) scales;
+    (void) sums;
+    float_matmul(W_BF16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
+    return 0;
+}

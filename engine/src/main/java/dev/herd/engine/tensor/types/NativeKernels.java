@@ -38,6 +38,9 @@ public final class NativeKernels {
 
     /** The types with native kernels, and their C function names (without the ISA suffix). */
     private static final Map<GgmlType, String> FUNCTIONS = Map.of(
+            GgmlType.F32, "herd_f32",
+            GgmlType.F16, "herd_f16",
+            GgmlType.BF16, "herd_bf16",
             GgmlType.Q8_0, "herd_q8_0",
             GgmlType.Q4_K, "herd_q4_k",
             GgmlType.Q6_K, "herd_q6_k");
