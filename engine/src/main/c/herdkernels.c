@@ -275,17 +275,26 @@ static scratch *scratch_for(int n) {
     return s;
 }
 
-/* R decoded rows (n values each, from row r of the decoded block) times V vectors. */
+/* The exact sums of four int vectors, as the four lanes of the result. */
+INLINE __m128i sum4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+/*
+ * R decoded rows (n values each, from row r of the decoded block) times V <= 4 vectors. Each
+ * super-block's float work runs on four lanes at once, lane j for vector j: lane by lane the same
+ * multiplications, conversions and FMAs as the scalar code, so the same bits.
+ */
 INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int n, const int16_t *xq, const float *xd, const int16_t *bsums,
                    int t0, int V, int hasMins, float *out, int outStride, int outRow) {
     int nb = n / 256;
-    float sum[TILE_ROWS][TILE_VECS], minSum[TILE_ROWS][TILE_VECS];
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < V; j++) sum[i][j] = minSum[i][j] = 0.0f;
+    __m128 sum[TILE_ROWS], minSum[TILE_ROWS];
+    for (int i = 0; i < R; i++) sum[i] = minSum[i] = _mm_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        __m256i acc[TILE_ROWS][TILE_VECS];
+        __m256i acc[TILE_ROWS][4];
         for (int i = 0; i < R; i++)
-            for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_si256();
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm256_setzero_si256();
         for (int v = 0; v < 256; v += 32) {
             __m256i w0[TILE_ROWS], w1[TILE_ROWS];
             for (int i = 0; i < R; i++) {
@@ -299,18 +308,33 @@ INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int 
                 for (int i = 0; i < R; i++) acc[i][j] = dot_acc(dot_acc(acc[i][j], w0[i], x0), w1[i], x1);
             }
         }
+        float dxs[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        __m256i pairSums[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int j = 0; j < V; j++) {
-            float dx = xd[(int64_t) (t0 + j) * nb + b];
-            const int16_t *bs = bsums + ((int64_t) (t0 + j) * nb + b) * 16;
-            for (int i = 0; i < R; i++) {
-                const kblock *kb = &blocks[(int64_t) (r + i) * nb + b];
-                sum[i][j] = __builtin_fmaf(dx * kb->d, (float) sum_ints(acc[i][j]), sum[i][j]);
-                if (hasMins) minSum[i][j] = __builtin_fmaf(dx * kb->dmin, (float) min_dot(kb->mins, bs), minSum[i][j]);
+            dxs[j] = xd[(int64_t) (t0 + j) * nb + b];
+            /* bsum[2k] + bsum[2k+1] for the eight 32-value sub-blocks */
+            if (hasMins) pairSums[j] = _mm256_madd_epi16(load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16), _mm256_set1_epi16(1));
+        }
+        __m128 dx = _mm_loadu_ps(dxs);
+        for (int i = 0; i < R; i++) {
+            const kblock *kb = &blocks[(int64_t) (r + i) * nb + b];
+            __m128 dots = _mm_cvtepi32_ps(sum4_ints(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+            sum[i] = _mm_fmadd_ps(_mm_mul_ps(dx, _mm_set1_ps(kb->d)), dots, sum[i]);
+            if (hasMins) {
+                uint64_t packed;
+                memcpy(&packed, kb->mins, 8);
+                __m256i mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
+                __m128i minDots = sum4_ints(_mm256_mullo_epi32(mins, pairSums[0]), _mm256_mullo_epi32(mins, pairSums[1]),
+                                            _mm256_mullo_epi32(mins, pairSums[2]), _mm256_mullo_epi32(mins, pairSums[3]));
+                minSum[i] = _mm_fmadd_ps(_mm_mul_ps(dx, _mm_set1_ps(kb->dmin)), _mm_cvtepi32_ps(minDots), minSum[i]);
             }
         }
     }
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + outRow + i] = hasMins ? sum[i][j] - minSum[i][j] : sum[i][j];
+    for (int i = 0; i < R; i++) {
+        float lanes[4];
+        _mm_storeu_ps(lanes, hasMins ? _mm_sub_ps(sum[i], minSum[i]) : sum[i]);
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + outRow + i] = lanes[j];
+    }
 }
 
 typedef void (*k_decoder)(const uint8_t *blk, int16_t *dst, kblock *kb);
