@@ -228,9 +228,10 @@ typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, kblock *kb);
 
 /* Σ min_j * (bsum[2j] + bsum[2j+1]) over the eight 32-value sub-blocks. */
 INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums) {
-    int32_t s = 0;
-    for (int j = 0; j < 8; j++) s += mins[j] * (bsums[2 * j] + bsums[2 * j + 1]);
-    return s;
+    uint64_t packed;
+    memcpy(&packed, mins, 8);
+    __m256i m = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
+    return sum_ints(_mm256_mullo_epi32(m, _mm256_madd_epi16(load16(bsums), _mm256_set1_epi16(1))));
 }
 
 /* Each thread's decoded rows (ROW_BLOCK rows): grown on demand, freed when the thread ends. */
