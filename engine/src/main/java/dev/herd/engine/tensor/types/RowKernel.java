@@ -45,8 +45,13 @@ abstract class RowKernel implements WeightKernel {
         if (x.count() == 1) {
             multiplySingle(w, rowBytes, rowStart, rowEnd, x, out);
         } else {
-            multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
+            multiplyBatch(w, rowBytes, rowStart, rowEnd, x, out, outStride);
         }
+    }
+
+    /** A batch of two or more vectors; by default {@link #multiplyDecoded}. */
+    void multiplyBatch(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+        multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
     }
 
     /** Checks a {@link #matmul} call's arguments for {@code kernel}; false when there is nothing to compute. */
@@ -82,7 +87,7 @@ abstract class RowKernel implements WeightKernel {
     /** Rows decoded and multiplied together in a batch: each activation load serves this many rows. */
     static final int TILE_ROWS = 4;
 
-    private void multiplyDecoded(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+    final void multiplyDecoded(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
         int n = x.length(), count = x.count();
         long stride = decodedStride(n);
         Scratch scratch = SCRATCH.get();
@@ -112,9 +117,24 @@ abstract class RowKernel implements WeightKernel {
      */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /**
+     * This thread's buffer number {@code slot} (0-3, beside the decoded-row tile), at least
+     * {@code bytes} long, 64-byte aligned, reused across calls.
+     */
+    static MemorySegment buffer(int slot, long bytes) {
+        Scratch s = SCRATCH.get();
+        MemorySegment b = s.buffers[slot];
+        if (b.byteSize() < bytes) {
+            b = Arena.ofAuto().allocate(Math.max(bytes, 2 * b.byteSize()), 64);
+            s.buffers[slot] = b;
+        }
+        return b;
+    }
+
     private static final class Scratch {
         MemorySegment tile = MemorySegment.NULL;
         final MemorySegment[] rows = new MemorySegment[TILE_ROWS];
+        final MemorySegment[] buffers = {MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL};
         long stride = -1;
 
         MemorySegment[] rows(long rowStride) {
