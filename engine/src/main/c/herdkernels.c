@@ -122,8 +122,11 @@ EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t 
  */
 typedef struct {
     float d, dmin;
-    uint8_t mins[8];
+    /* MINS_PER_32: eight 6-bit minimums; MINS_PER_16: sixteen 4-bit ones */
+    uint8_t mins[16];
 } kblock;
+
+enum { MINS_NONE, MINS_PER_32, MINS_PER_16 };
 
 INLINE void q4_k_scales(const uint8_t *blk, uint8_t *sc, uint8_t *mn) {
     uint64_t lo;
@@ -224,10 +227,101 @@ INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, kblock *kb) {
     return sum_ints(acc);
 }
 
+INLINE void q5_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi16(0x0F), fifth = _mm256_set1_epi16(0x10);
+    for (int k = 0; k < 32; k += 16) {
+        __m256i h = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + k)));
+        for (int g = 0; g < 4; g++) {
+            __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 48 + 32 * g + k)));
+            /* bit 2g of the high-bit byte is value 64g+l's fifth bit, bit 2g+1 that of value 64g+32+l */
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(v, low4), _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, 2 * g), 4), fifth));
+            __m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, 2 * g + 1), 4), fifth));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + k), _mm256_mullo_epi16(lo, _mm256_set1_epi16(sc[2 * g])));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + 32 + k), _mm256_mullo_epi16(hi, _mm256_set1_epi16(sc[2 * g + 1])));
+        }
+    }
+}
+
+/* Q3_K's sixteen scales (stored + 32), unpacked as ggml does, minus 32. */
+INLINE void q3_k_scales(const uint8_t *blk, int8_t *out) {
+    uint32_t a0, a1, a2;
+    memcpy(&a0, blk + 96, 4);
+    memcpy(&a1, blk + 100, 4);
+    memcpy(&a2, blk + 104, 4);
+    uint32_t s[4];
+    s[0] = (a0 & 0x0F0F0F0Fu) | ((a2 & 0x03030303u) << 4);
+    s[1] = (a1 & 0x0F0F0F0Fu) | (((a2 >> 2) & 0x03030303u) << 4);
+    s[2] = ((a0 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 4) & 0x03030303u) << 4);
+    s[3] = ((a1 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 6) & 0x03030303u) << 4);
+    for (int i = 0; i < 16; i++) out[i] = (int8_t) ((int) ((s[i / 4] >> (8 * (i % 4))) & 0xFF) - 32);
+}
+
+INLINE void q3_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    int8_t sc[16];
+    q3_k_scales(blk, sc);
+    kb->d = f16(blk + 108);
+    const __m256i three = _mm256_set1_epi16(3), four = _mm256_set1_epi16(4);
+    for (int k = 0; k < 32; k += 16) {
+        __m256i hm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + k)));
+        for (int half = 0; half < 2; half++) {
+            __m256i low = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 32 + 32 * half + k)));
+            for (int j = 0; j < 4; j++) {
+                int v = 128 * half + 32 * j + k;
+                /* low bits, minus 4 where the high bit (4·half + j of the mask) is clear */
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(low, 2 * j), three);
+                __m256i high = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, 4 * half + j), 2), four);
+                q = _mm256_sub_epi16(_mm256_or_si256(q, high), four);
+                _mm256_storeu_si256((__m256i *) (dst + v), _mm256_mullo_epi16(q, _mm256_set1_epi16(sc[v / 16])));
+            }
+        }
+    }
+}
+
+INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    kb->d = f16(blk + 80);
+    kb->dmin = f16(blk + 82);
+    for (int i = 0; i < 16; i++) kb->mins[i] = blk[i] >> 4;
+    const __m256i three = _mm256_set1_epi16(3);
+    for (int half = 0; half < 2; half++) {
+        for (int k = 0; k < 32; k += 16) {
+            __m256i bits = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + 32 * half + k)));
+            for (int j = 0; j < 4; j++) {
+                int v = 128 * half + 32 * j + k;
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), three);
+                _mm256_storeu_si256((__m256i *) (dst + v), _mm256_mullo_epi16(q, _mm256_set1_epi16(blk[v / 16] & 0x0F)));
+            }
+        }
+    }
+}
+
+#define DECODE_THEN_DOT(name, decoder)                                                         \
+    INLINE int32_t name(const uint8_t *blk, const int16_t *x, kblock *kb) {                    \
+        int16_t decoded[256] __attribute__((aligned(32)));                                     \
+        decoder(blk, decoded, kb);                                                             \
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;                                    \
+        for (int v = 0; v < 256; v += 32) {                                                    \
+            acc0 = dot_acc(acc0, load16(decoded + v), load16(x + v));                          \
+            acc1 = dot_acc(acc1, load16(decoded + v + 16), load16(x + v + 16));                \
+        }                                                                                      \
+        return sum_ints(_mm256_add_epi32(acc0, acc1));                                         \
+    }
+
+/* The single-vector dots of the rarer K-quants: decoded into L1, then multiplied. */
+DECODE_THEN_DOT(q5_k_dot, q5_k_decode)
+DECODE_THEN_DOT(q3_k_dot, q3_k_decode)
+DECODE_THEN_DOT(q2_k_dot, q2_k_decode)
+
 typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, kblock *kb);
 
-/* Σ min_j * (bsum[2j] + bsum[2j+1]) over the eight 32-value sub-blocks. */
-INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums) {
+/* Σ min_j * (bsum[2j] + bsum[2j+1]) over eight 32-value sub-blocks, or Σ min_i * bsum[i] over sixteen 16-value groups. */
+INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums, int kind) {
+    if (kind == MINS_PER_16) {
+        return sum_ints(_mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) mins)), load16(bsums)));
+    }
     uint64_t packed;
     memcpy(&packed, mins, 8);
     __m256i m = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
@@ -313,8 +407,9 @@ INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int 
         __m256i pairSums[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int j = 0; j < V; j++) {
             dxs[j] = xd[(int64_t) (t0 + j) * nb + b];
-            /* bsum[2k] + bsum[2k+1] for the eight 32-value sub-blocks */
-            if (hasMins) pairSums[j] = _mm256_madd_epi16(load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16), _mm256_set1_epi16(1));
+            /* the sixteen 16-value sums, or for minimums per 32 values the eight pair sums */
+            if (hasMins == MINS_PER_16) pairSums[j] = load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16);
+            if (hasMins == MINS_PER_32) pairSums[j] = _mm256_madd_epi16(load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16), _mm256_set1_epi16(1));
         }
         __m128 dx = _mm_loadu_ps(dxs);
         for (int i = 0; i < R; i++) {
@@ -322,11 +417,18 @@ INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int 
             __m128 dots = _mm_cvtepi32_ps(sum4_ints(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
             sum[i] = _mm_fmadd_ps(_mm_mul_ps(dx, _mm_set1_ps(kb->d)), dots, sum[i]);
             if (hasMins) {
-                uint64_t packed;
-                memcpy(&packed, kb->mins, 8);
-                __m256i mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
-                __m128i minDots = sum4_ints(_mm256_mullo_epi32(mins, pairSums[0]), _mm256_mullo_epi32(mins, pairSums[1]),
-                                            _mm256_mullo_epi32(mins, pairSums[2]), _mm256_mullo_epi32(mins, pairSums[3]));
+                __m128i minDots;
+                if (hasMins == MINS_PER_16) {
+                    __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) kb->mins));
+                    minDots = sum4_ints(_mm256_madd_epi16(mins, pairSums[0]), _mm256_madd_epi16(mins, pairSums[1]),
+                                        _mm256_madd_epi16(mins, pairSums[2]), _mm256_madd_epi16(mins, pairSums[3]));
+                } else {
+                    uint64_t packed;
+                    memcpy(&packed, kb->mins, 8);
+                    __m256i mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
+                    minDots = sum4_ints(_mm256_mullo_epi32(mins, pairSums[0]), _mm256_mullo_epi32(mins, pairSums[1]),
+                                        _mm256_mullo_epi32(mins, pairSums[2]), _mm256_mullo_epi32(mins, pairSums[3]));
+                }
                 minSum[i] = _mm_fmadd_ps(_mm_mul_ps(dx, _mm_set1_ps(kb->dmin)), _mm_cvtepi32_ps(minDots), minSum[i]);
             }
         }
@@ -357,7 +459,7 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
                 int32_t d = dot(row + (int64_t) b * blockBytes, xq + (int64_t) t * n + 256 * b, &kb);
                 float dx = xd[(int64_t) t * nb + b];
                 sum = __builtin_fmaf(dx * kb.d, (float) d, sum);
-                if (hasMins) minSum = __builtin_fmaf(dx * kb.dmin, (float) min_dot(kb.mins, bsums + ((int64_t) t * nb + b) * 16), minSum);
+                if (hasMins) minSum = __builtin_fmaf(dx * kb.dmin, (float) min_dot(kb.mins, bsums + ((int64_t) t * nb + b) * 16, hasMins), minSum);
             }
             out[(int64_t) t * outStride + r] = hasMins ? sum - minSum : sum;
         }
@@ -400,12 +502,12 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
 
 EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 144, 1, q4_k_decode, q4_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot);
 }
 
 EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, 0, q6_k_decode, q6_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot);
 }
 
 /* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
@@ -523,4 +625,19 @@ EXPORT(herd_bf16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t 
     (void) sums;
     float_matmul(W_BF16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
     return 0;
+}
+
+EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot);
+}
+
+EXPORT(herd_q3_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot);
+}
+
+EXPORT(herd_q2_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot);
 }

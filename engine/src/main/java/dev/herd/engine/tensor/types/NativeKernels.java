@@ -42,6 +42,9 @@ public final class NativeKernels {
             GgmlType.F16, "herd_f16",
             GgmlType.BF16, "herd_bf16",
             GgmlType.Q8_0, "herd_q8_0",
+            GgmlType.Q2_K, "herd_q2_k",
+            GgmlType.Q3_K, "herd_q3_k",
+            GgmlType.Q5_K, "herd_q5_k",
             GgmlType.Q4_K, "herd_q4_k",
             GgmlType.Q6_K, "herd_q6_k");
 
