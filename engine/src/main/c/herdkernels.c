@@ -59,27 +59,73 @@ INLINE int32_t sum_ints(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-/* ---------------------------------------------------------------- Q8_0 ---------------------------------------------------------------- */
+/* ------------------------------------------------------- 32-value blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) ------------------------------------------------------- */
 
 /*
  * Int lane i of a block: products of values 2i, 2i+1, 16+2i, 17+2i (Java's pair sums of the two
- * 16-value halves); then acc = fma(float(lanes), d_w * d_x, acc).
+ * 16-value halves); then acc = fma(float(lanes), d_w * d_x, acc); the types with a minimum add
+ * m_w * s_x per block into a separate float sum (not fused, as the Java kernels), added at the end.
  */
-INLINE void q8_0_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const int16_t *xq, const float *xd, int n, int t0, int V,
-                      float *out, int outStride) {
-    int nb = n / 32;
+enum { B_Q8_0, B_Q4_0, B_Q4_1, B_Q5_0, B_Q5_1 };
+
+/* Lane j: 16 where bit j of bits is set (the fifth bit of value j). */
+INLINE __m256i fifth_bits(uint32_t bits) {
+    const __m256i lane_bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, (short) 32768);
+    __m256i set = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short) bits), lane_bit), lane_bit);
+    return _mm256_and_si256(set, _mm256_set1_epi16(16));
+}
+
+/* Block b of a row as int16 values 0-15 (lo) and 16-31 (hi), its scale and minimum. */
+INLINE void block32(int kind, const uint8_t *row, int b, __m256i *lo, __m256i *hi, float *d, float *m) {
+    const __m256i low4 = _mm256_set1_epi16(0x0F);
+    if (kind == B_Q8_0) {
+        const uint8_t *blk = row + 34 * (int64_t) b;
+        *lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 2)));
+        *hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 18)));
+        *d = f16(blk);
+        *m = 0.0f;
+    } else if (kind == B_Q4_0 || kind == B_Q4_1) {
+        const uint8_t *blk = row + (kind == B_Q4_0 ? 18 : 20) * (int64_t) b;
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + (kind == B_Q4_0 ? 2 : 4))));
+        *lo = _mm256_and_si256(v, low4);
+        *hi = _mm256_srli_epi16(v, 4);
+        if (kind == B_Q4_0) {
+            *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(8));
+            *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(8));
+        }
+        *d = f16(blk);
+        *m = kind == B_Q4_1 ? f16(blk + 2) : 0.0f;
+    } else {
+        const uint8_t *blk = row + (kind == B_Q5_0 ? 22 : 24) * (int64_t) b;
+        int off = kind == B_Q5_0 ? 2 : 4;
+        uint32_t qh;
+        memcpy(&qh, blk + off, 4);
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + off + 4)));
+        *lo = _mm256_or_si256(_mm256_and_si256(v, low4), fifth_bits(qh & 0xFFFF));
+        *hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), fifth_bits(qh >> 16));
+        if (kind == B_Q5_0) {
+            *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(16));
+            *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(16));
+        }
+        *d = f16(blk);
+        *m = kind == B_Q5_1 ? f16(blk + 2) : 0.0f;
+    }
+}
+
+INLINE void block_tile(int kind, const uint8_t *w, int64_t rowBytes, int r0, int R, const int16_t *xq, const float *xd, const float *xs,
+                       int n, int t0, int V, float *out, int outStride) {
+    int nb = n / 32, hasMins = kind == B_Q4_1 || kind == B_Q5_1;
     __m256 acc[TILE_ROWS][TILE_VECS];
+    float minSum[TILE_ROWS][TILE_VECS];
     for (int i = 0; i < R; i++)
-        for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
+        for (int j = 0; j < V; j++) {
+            acc[i][j] = _mm256_setzero_ps();
+            minSum[i][j] = 0.0f;
+        }
     for (int b = 0; b < nb; b++) {
         __m256i lo[TILE_ROWS], hi[TILE_ROWS];
-        float dw[TILE_ROWS];
-        for (int i = 0; i < R; i++) {
-            const uint8_t *blk = w + (int64_t) (r0 + i) * rowBytes + 34 * (int64_t) b;
-            lo[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 2)));
-            hi[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 18)));
-            dw[i] = f16(blk);
-        }
+        float dw[TILE_ROWS], mw[TILE_ROWS];
+        for (int i = 0; i < R; i++) block32(kind, w + (int64_t) (r0 + i) * rowBytes, b, &lo[i], &hi[i], &dw[i], &mw[i]);
         for (int j = 0; j < V; j++) {
             const int16_t *x = xq + (int64_t) (t0 + j) * n + 32 * b;
             __m256i x0 = load16(x), x1 = load16(x + 16);
@@ -87,30 +133,45 @@ INLINE void q8_0_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const i
             for (int i = 0; i < R; i++) {
                 __m256i p = dot_acc(_mm256_madd_epi16(lo[i], x0), hi[i], x1);
                 acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[i] * dx), acc[i][j]);
+                if (hasMins) minSum[i][j] += mw[i] * xs[(int64_t) (t0 + j) * nb + b];
             }
         }
     }
     for (int i = 0; i < R; i++)
-        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
+        for (int j = 0; j < V; j++) {
+            float sum = sum_lanes(acc[i][j]);
+            out[(int64_t) (t0 + j) * outStride + r0 + i] = hasMins ? sum + minSum[i][j] : sum;
+        }
 }
 
-EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
-                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    (void) sums;
+INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd,
+                         const float *xs, int n, int count, float *out, int outStride) {
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
         int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
         int t = 0;
         for (; t + TILE_VECS <= count; t += TILE_VECS) {
             int r = rb;
-            for (; r + TILE_ROWS <= re; r += TILE_ROWS) q8_0_tile(w, rowBytes, r, TILE_ROWS, xq, xd, n, t, TILE_VECS, out, outStride);
-            for (; r < re; r++) q8_0_tile(w, rowBytes, r, 1, xq, xd, n, t, TILE_VECS, out, outStride);
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS) block_tile(kind, w, rowBytes, r, TILE_ROWS, xq, xd, xs, n, t, TILE_VECS, out, outStride);
+            for (; r < re; r++) block_tile(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, TILE_VECS, out, outStride);
         }
-        for (; t < count; t++) {
-            for (int r = rb; r < re; r++) q8_0_tile(w, rowBytes, r, 1, xq, xd, n, t, 1, out, outStride);
-        }
+        /* single vectors one row at a time: interleaved row streams halve the bandwidth */
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) block_tile(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, 1, out, outStride);
     }
-    return 0;
 }
+
+#define BLOCK_EXPORT(name, kind)                                                                                                   \
+    EXPORT(name)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,         \
+                 const float *xs, int32_t n, int32_t count, float *out, int32_t outStride) {                                      \
+        block_matmul(kind, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);                                 \
+        return 0;                                                                                                                  \
+    }
+
+BLOCK_EXPORT(herd_q8_0, B_Q8_0)
+BLOCK_EXPORT(herd_q4_0, B_Q4_0)
+BLOCK_EXPORT(herd_q4_1, B_Q4_1)
+BLOCK_EXPORT(herd_q5_0, B_Q5_0)
+BLOCK_EXPORT(herd_q5_1, B_Q5_1)
 
 /* ------------------------------------------------------------- K-quants ------------------------------------------------------------- */
 

@@ -37,16 +37,20 @@ public final class NativeKernels {
     static final String RESOURCE = "/native/linux-x86_64/libherdkernels.so";
 
     /** The types with native kernels, and their C function names (without the ISA suffix). */
-    private static final Map<GgmlType, String> FUNCTIONS = Map.of(
-            GgmlType.F32, "herd_f32",
-            GgmlType.F16, "herd_f16",
-            GgmlType.BF16, "herd_bf16",
-            GgmlType.Q8_0, "herd_q8_0",
-            GgmlType.Q2_K, "herd_q2_k",
-            GgmlType.Q3_K, "herd_q3_k",
-            GgmlType.Q5_K, "herd_q5_k",
-            GgmlType.Q4_K, "herd_q4_k",
-            GgmlType.Q6_K, "herd_q6_k");
+    private static final Map<GgmlType, String> FUNCTIONS = Map.ofEntries(
+            Map.entry(GgmlType.F32, "herd_f32"),
+            Map.entry(GgmlType.F16, "herd_f16"),
+            Map.entry(GgmlType.BF16, "herd_bf16"),
+            Map.entry(GgmlType.Q8_0, "herd_q8_0"),
+            Map.entry(GgmlType.Q2_K, "herd_q2_k"),
+            Map.entry(GgmlType.Q3_K, "herd_q3_k"),
+            Map.entry(GgmlType.Q5_K, "herd_q5_k"),
+            Map.entry(GgmlType.Q4_K, "herd_q4_k"),
+            Map.entry(GgmlType.Q6_K, "herd_q6_k"),
+            Map.entry(GgmlType.Q4_0, "herd_q4_0"),
+            Map.entry(GgmlType.Q4_1, "herd_q4_1"),
+            Map.entry(GgmlType.Q5_0, "herd_q5_0"),
+            Map.entry(GgmlType.Q5_1, "herd_q5_1"));
 
     /** (w, rowBytes, rowStart, rowEnd, values, scales, sums, n, count, out, outStride) → 0, or 1 when out of memory. */
     private static final FunctionDescriptor MATMUL = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
