@@ -95,17 +95,18 @@ public final class NativeKernels {
         }
         URL url = NativeKernels.class.getResource(RESOURCE);
         if (url == null) throw new IllegalStateException(RESOURCE + " is not on the class path (the build had no gcc?)");
-        Path path;
-        if (url.getProtocol().equals("file")) {
-            path = Path.of(url.toURI());
-        } else {
-            path = Files.createTempFile("libherdkernels", ".so");
-            path.toFile().deleteOnExit();
-            try (InputStream in = url.openStream()) {
-                Files.copy(in, path, StandardCopyOption.REPLACE_EXISTING);
-            }
+        return SymbolLookup.libraryLookup(libraryFile(url), Arena.global());
+    }
+
+    /** The library as a file: in place when the class path is a directory, else copied out of the jar to a temporary file. */
+    static Path libraryFile(URL url) throws IOException, URISyntaxException {
+        if (url.getProtocol().equals("file")) return Path.of(url.toURI());
+        Path path = Files.createTempFile("libherdkernels", ".so");
+        path.toFile().deleteOnExit();
+        try (InputStream in = url.openStream()) {
+            Files.copy(in, path, StandardCopyOption.REPLACE_EXISTING);
         }
-        return SymbolLookup.libraryLookup(path, Arena.global());
+        return path;
     }
 
     /** Whether the library loaded and this CPU can run it. */

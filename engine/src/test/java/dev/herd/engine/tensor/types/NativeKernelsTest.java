@@ -9,18 +9,26 @@ import dev.herd.engine.tensor.RandomWeights;
 import dev.herd.engine.tensor.WeightKernel;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.net.URI;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The native kernels load where the build had gcc, and compute the Java kernels' bits exactly, in
+ * The native kernels load where the build had gcc (from the class path's directory or out of a
+ * jar), and compute the Java kernels' bits exactly, in
  * every instruction-set variant this CPU runs, for single vectors and batches of every size up to
  * 17, row ranges off the tile boundaries, and rows long and short (float rows with tails).
  */
@@ -37,6 +45,24 @@ class NativeKernelsTest {
             assertEquals(NativeKernels.covers(t), Kernels.hasNative(t), t.toString());
         }
         assertTrue(Kernels.describe().contains("native"), Kernels.describe());
+    }
+
+    @Test
+    void theLibraryIsExtractedFromAJar(@TempDir Path dir) throws Exception {
+        URL resource = NativeKernels.class.getResource(NativeKernels.RESOURCE);
+        Assumptions.assumeTrue(resource != null && NativeKernels.available(), "no native library built here");
+        byte[] library = Files.readAllBytes(Path.of(resource.toURI()));
+        Path jar = dir.resolve("engine.jar");
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new JarEntry(NativeKernels.RESOURCE.substring(1)));
+            out.write(library);
+        }
+        URL inJar = URI.create("jar:" + jar.toUri() + "!" + NativeKernels.RESOURCE).toURL();
+        Path extracted = NativeKernels.libraryFile(inJar);
+        assertArrayEquals(library, Files.readAllBytes(extracted));
+        try (Arena arena = Arena.ofConfined()) {
+            assertTrue(SymbolLookup.libraryLookup(extracted, arena).find("herd_cpu_level").isPresent());
+        }
     }
 
     @Test
@@ -79,6 +105,13 @@ class NativeKernelsTest {
                 Arrays.fill(actual, Float.NaN);
                 java.matmul(w, rowBytes, range[0], range[1], x, expected, rows);
                 nat.matmul(w, rowBytes, range[0], range[1], x, actual, rows);
+                if (batch == 3) {
+                    // weights on the heap (pinned for the call) give the same results as native memory
+                    float[] fromHeap = new float[batch * rows];
+                    Arrays.fill(fromHeap, Float.NaN);
+                    nat.matmul(MemorySegment.ofArray(w.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), rowBytes, range[0], range[1], x, fromHeap, rows);
+                    assertArrayEquals(actual, fromHeap, type + " " + isa + ": heap weights");
+                }
                 for (int i = 0; i < expected.length; i++) {
                     if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
                         fail(type + " " + isa + " n=" + n + " batch " + batch + " rows " + range[0] + ".." + range[1] + ": vector " + i / rows
