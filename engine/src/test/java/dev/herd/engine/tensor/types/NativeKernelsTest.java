@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.net.URI;
 import java.net.URL;
 import java.nio.file.Files;
@@ -109,7 +110,7 @@ class NativeKernelsTest {
                     // weights on the heap (pinned for the call) give the same results as native memory
                     float[] fromHeap = new float[batch * rows];
                     Arrays.fill(fromHeap, Float.NaN);
-                    nat.matmul(MemorySegment.ofArray(w.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), rowBytes, range[0], range[1], x, fromHeap, rows);
+                    nat.matmul(MemorySegment.ofArray(w.toArray(ValueLayout.JAVA_BYTE)), rowBytes, range[0], range[1], x, fromHeap, rows);
                     assertArrayEquals(actual, fromHeap, type + " " + isa + ": heap weights");
                 }
                 for (int i = 0; i < expected.length; i++) {
