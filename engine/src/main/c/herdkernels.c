@@ -371,8 +371,34 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
         return sum_ints(_mm256_add_epi32(acc0, acc1));                                         \
     }
 
-/* The single-vector dots of the rarer K-quants: decoded into L1, then multiplied. */
-DECODE_THEN_DOT(q5_k_dot, q5_k_decode)
+/* The single-vector dots of Q3_K and Q2_K: decoded into L1, then multiplied. */
+
+/* Σ scale * q * x over one Q5_K super-block, decoded in registers (as q4_k_dot, plus the fifth bits). */
+INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, kblock *kb) {
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi16(0x0F), fifth = _mm256_set1_epi16(0x10);
+    __m256i h0 = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16))), 4);
+    __m256i h1 = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 32))), 4);
+    __m256i acc = _mm256_setzero_si256();
+    for (int g = 0; g < 4; g++) {
+        __m256i b0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 48 + 32 * g)));
+        __m256i b1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 64 + 32 * g)));
+        const int16_t *xg = x + 64 * g;
+        __m256i l0 = _mm256_or_si256(_mm256_and_si256(b0, low4), _mm256_and_si256(_mm256_srli_epi16(h0, 2 * g), fifth));
+        __m256i l1 = _mm256_or_si256(_mm256_and_si256(b1, low4), _mm256_and_si256(_mm256_srli_epi16(h1, 2 * g), fifth));
+        __m256i u0 = _mm256_or_si256(_mm256_srli_epi16(b0, 4), _mm256_and_si256(_mm256_srli_epi16(h0, 2 * g + 1), fifth));
+        __m256i u1 = _mm256_or_si256(_mm256_srli_epi16(b1, 4), _mm256_and_si256(_mm256_srli_epi16(h1, 2 * g + 1), fifth));
+        __m256i lo = dot_acc(_mm256_madd_epi16(l0, load16(xg)), l1, load16(xg + 16));
+        __m256i hi = dot_acc(_mm256_madd_epi16(u0, load16(xg + 32)), u1, load16(xg + 48));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(lo, _mm256_set1_epi32(sc[2 * g])));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(hi, _mm256_set1_epi32(sc[2 * g + 1])));
+    }
+    return sum_ints(acc);
+}
+
 DECODE_THEN_DOT(q3_k_dot, q3_k_decode)
 DECODE_THEN_DOT(q2_k_dot, q2_k_decode)
 
