@@ -1,16 +1,18 @@
 /*
- * herd's native weight kernels, called from Java through the FFM API (dev.herd.engine.tensor.types.NativeKernel).
- * Compiled once per instruction set (build.sh: HERD_ISA = avx2 or avx512, the latter using VNNI's vpdpwssd);
- * the exported names carry the suffix.
+ * herd's native weight kernels, called from Java through the FFM API (dev.herd.engine.tensor.types.NativeKernel),
+ * one exported function per weight type: herd_<type>_<isa>. Compiled once per instruction set (build.sh:
+ * HERD_ISA = avx2, or avx512, which uses VNNI's vpdpwssd and more registers for larger tiles).
  *
- * Every function returns 0, or 1 when it could not allocate its scratch memory, and computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and
- * vectors [0, count), with exactly the float operations of the Java kernels in the same order (see
- * docs/kernels.md): integer block sums are exact, so any grouping gives the same integers; what must match
- * is the float work after them. Activations are EncodedActivations' buffers: int16 quants, float block
- * scales, int16 16-value sums (Q8_K), or floats.
+ * Each computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and vectors
+ * [0, count), and returns 0 (or 1 when it could not allocate its scratch rows). The float operations are
+ * exactly the Java kernels', in the same order (see docs/kernels.md): integer block sums are exact, so any
+ * grouping gives the same integers; what must match is the float work after them. Activations are
+ * EncodedActivations' buffers: int16 quants, float block scales, Q8_1 block sums or Q8_K int16 16-value
+ * sums, or floats.
  *
- * Batches are tiled: ROWS rows x VECS vectors per step, each weight block loaded (and decoded) once per
- * tile; every output element still sees its own accumulator and the single-vector sequence of operations.
+ * Batches are tiled (TILE_ROWS rows x TILE_VECS vectors per step), each weight block loaded and decoded
+ * once per tile; every output element still has its own accumulator and the single-vector sequence of
+ * operations.
  */
 #include <immintrin.h>
 #include <pthread.h>
