@@ -68,14 +68,14 @@ final class BenchCommand implements Callable<Integer> {
         RssSampler rss = new RssSampler();
         rss.start();
         Map<String, Object> out = new LinkedHashMap<>();
-        try (BatchEngine probe = (BatchEngine) Engine.load(EngineOptions.of(model).withThreads(threads).withContextLength(context))) {
-            out.put("model", probe.modelInfo().name());
-            out.put("type", probe.modelInfo().fileType());
-        }
         // KV for every sequence of the largest batch (or the prompt test), with headroom.
         EngineOptions options = EngineOptions.of(model).withThreads(threads).withContextLength(context)
                 .withMaxBatchTokens(Math.max(512, promptTokens)).withMaxSequences(Math.max(maxBatch, 1));
-        try (BatchEngine engine = (BatchEngine) Engine.load(options.withKvCacheBytes(kvBytes(options, maxBatch * (long) context + promptTokens)))) {
+        long kvBytes = Math.max(1L << 24, (maxBatch * (long) context + promptTokens) * kvBytesPerPosition(model) * 5 / 4);
+        try (BatchEngine engine = (BatchEngine) Engine.load(options.withKvCacheBytes(kvBytes))) {
+            out.put("model", engine.modelInfo().name());
+            out.put("type", engine.modelInfo().fileType());
+            out.put("kv_cache_mib", round(kvBytes / 1048576.0));
             SplittableRandom random = new SplittableRandom(1234);
             int vocab = engine.modelInfo().vocabSize();
             // Warm-up: compile the hot paths before anything is timed.
@@ -111,9 +111,10 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static long kvBytes(EngineOptions options, long positions) throws java.io.IOException {
-        try (BatchEngine e = (BatchEngine) Engine.load(options.withKvCacheBytes(1L << 20))) {
-            return Math.max(1L << 24, positions * e.kvBytesPerPosition() * 5 / 4);
+    private static long kvBytesPerPosition(Path model) throws java.io.IOException {
+        try (dev.herd.engine.gguf.GgufModel gguf = dev.herd.engine.gguf.GgufModel.open(model)) {
+            dev.herd.engine.model.llama4.Llama4Config c = dev.herd.engine.model.llama4.Llama4Config.fromGguf(gguf);
+            return 2L * c.layers() * c.kvDim() * Float.BYTES;
         }
     }
 

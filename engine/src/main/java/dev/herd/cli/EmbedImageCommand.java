@@ -56,7 +56,10 @@ final class EmbedImageCommand implements Callable<Integer> {
             Llama4Vision.Tiles tiles = vision.prepare(new ImageDecoder().decode(image));
             if (layout) spec.commandLine().getOut().println(Llama4ImageLayout.toJson(tiles.grid(), vision.tokensPerTile()));
             if (out != null) {
+                long start = System.nanoTime();
                 float[] embeddings = vision.embed(tiles);
+                spec.commandLine().getErr().printf("encoded %d tile(s) (grid %dx%d) into %d tokens in %.2f s%n", tiles.tiles(),
+                        tiles.grid().rows(), tiles.grid().cols(), embeddings.length / vision.embeddingDim(), (System.nanoTime() - start) / 1e9);
                 ByteBuffer buf = ByteBuffer.allocate(embeddings.length * 4).order(ByteOrder.LITTLE_ENDIAN);
                 buf.asFloatBuffer().put(embeddings);
                 try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -132,9 +132,11 @@ final class GenerateCommand implements Callable<Integer> {
                 stopTokens.stream().mapToInt(Integer::intValue).toArray(), logprobs,
                 truncate ? ContextOverflowPolicy.TRUNCATE_LEFT : ContextOverflowPolicy.ERROR, ignoreEos);
         GenerationResult r;
+        dev.herd.engine.runtime.StepStats.Snapshot steps = null;
         if (mmproj != null && !java.nio.file.Files.isRegularFile(mmproj)) throw new CliException("vision projector not found: " + mmproj);
         try (Engine engine = Engine.load(mmproj == null ? model.engineOptions() : model.engineOptions().withMmproj(mmproj))) {
             r = engine.generate(request).get();
+            if (engine instanceof dev.herd.engine.runtime.BatchEngine b) steps = b.stepStats();
         }
         if (r.error() != null) throw new CliException(r.error(), 1);
         if (json) {
@@ -145,6 +147,14 @@ final class GenerateCommand implements Callable<Integer> {
             out.put("prompt_tokens", r.promptTokens());
             out.put("completion_tokens", r.completionTokens());
             if (logprobs > 0) out.put("logprobs", logprobsJson(r.logprobs()));
+            if (steps != null) {
+                Map<String, Object> t = new LinkedHashMap<>();
+                t.put("prompt_ms", Math.round(steps.prefillNanos() / 1e4) / 100.0);
+                t.put("decode_ms", Math.round(steps.decodeNanos() / 1e4) / 100.0);
+                t.put("decode_tokens_per_s", Math.round(steps.decodeTokensPerSecond() * 10) / 10.0);
+                t.put("total_ms", Math.round(r.latencyNanos() / 1e4) / 100.0);
+                out.put("timings", t);
+            }
             spec.commandLine().getOut().println(Json.write(out));
         } else {
             spec.commandLine().getOut().println(r.text());

@@ -1,5 +1,7 @@
 package dev.herd.engine.runtime;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -18,7 +20,8 @@ import java.util.Map;
  * used first).
  *
  * <p>Block {@code b} stores, per layer, {@code BLOCK} positions × {@code kvDim} floats of keys and
- * the same of values, allocated on first use. Only the scheduler thread uses this class.
+ * the same of values in native memory (off the Java heap, so the budget is exactly what it costs),
+ * allocated on first use. Only the scheduler thread allocates and frees blocks.
  */
 public final class KvCache {
 
@@ -49,8 +52,10 @@ public final class KvCache {
     private final int layers;
     private final int kvDim;
     private final int maxBlocks;
-    private final float[][][] keys;   // [block][layer][BLOCK * kvDim]
-    private final float[][][] values;
+    /** Per block, keys then values of every layer: [2][layer][BLOCK][kvDim] floats, native memory. */
+    private final MemorySegment[] blocks;
+    private final Arena arena = Arena.ofShared();
+    private final long layerBytes;
     private final int[] refCount;
     private final PrefixKey[] blockKey;
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
@@ -69,8 +74,8 @@ public final class KvCache {
                     + blockBytes + " bytes = " + BLOCK + " positions)");
         }
         this.maxBlocks = (int) Math.min(blocks, Integer.MAX_VALUE / 2);
-        this.keys = new float[maxBlocks][][];
-        this.values = new float[maxBlocks][][];
+        this.blocks = new MemorySegment[maxBlocks];
+        this.layerBytes = (long) BLOCK * kvDim * Float.BYTES;
         this.refCount = new int[maxBlocks];
         this.blockKey = new PrefixKey[maxBlocks];
     }
@@ -98,8 +103,7 @@ public final class KvCache {
         Integer b = free.poll();
         if (b == null && created < maxBlocks) {
             b = created++;
-            keys[b] = new float[layers][BLOCK * kvDim];
-            values[b] = new float[layers][BLOCK * kvDim];
+            blocks[b] = arena.allocate(bytesPerBlock(layers, kvDim), 64);
         }
         if (b == null) {
             var it = evictable.iterator();
@@ -138,7 +142,14 @@ public final class KvCache {
         else free.push(block);
     }
 
-    public float[] keys(int block, int layer) { return keys[block][layer]; }
+    /** The block's memory; layer {@code l}'s keys start at {@link #keyOffset}, its values at {@link #valueOffset}. */
+    public MemorySegment block(int block) { return blocks[block]; }
 
-    public float[] values(int block, int layer) { return values[block][layer]; }
+    /** Byte offset of layer {@code layer}'s keys in a block (position {@code p} of the block adds {@code p * kvDim * 4}). */
+    public long keyOffset(int layer) { return layer * layerBytes; }
+
+    public long valueOffset(int layer) { return (layers + layer) * layerBytes; }
+
+    /** Frees the native memory; the cache must not be used afterwards. */
+    public void close() { arena.close(); }
 }

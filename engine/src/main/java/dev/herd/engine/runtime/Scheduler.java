@@ -15,6 +15,9 @@ import java.util.concurrent.TimeUnit;
  */
 final class Scheduler implements AutoCloseable {
 
+    /** Most prompt rows producing logits in one step (each costs a vocabulary-sized row of floats). */
+    static final int MAX_PREFILL_LOGIT_ROWS = 64;
+
     private final TextModel model;
     private final KvCache cache;
     private final int maxBatchTokens;
@@ -143,11 +146,22 @@ final class Scheduler implements AutoCloseable {
             if (budget == 0) break;
             if (job.length - job.fed == 1) budget -= addRows(job, 1);
         }
-        // Then prompt chunks, oldest request first, up to the step's token budget.
+        // Then prompt chunks, oldest request first, up to the step's token budget; prompts that want
+        // logits at every position (scoring, herd logits) are cut so a step's logits stay bounded.
+        int logitBudget = MAX_PREFILL_LOGIT_ROWS;
         for (Job job : running) {
             if (budget == 0) break;
             int pending = job.length - job.fed;
-            if (pending > 1) budget -= addRows(job, Math.min(pending, budget));
+            if (pending <= 1) continue;
+            int rows = 0;
+            while (rows < Math.min(pending, budget)) {
+                if (job.wantsLogits(job.fed + rows)) {
+                    if (logitBudget == 0) break;
+                    logitBudget--;
+                }
+                rows++;
+            }
+            if (rows > 0) budget -= addRows(job, rows);
         }
         if (batch.size() == 0) {
             retire();
@@ -240,5 +254,6 @@ final class Scheduler implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (!thread.isAlive()) cache.close();
     }
 }

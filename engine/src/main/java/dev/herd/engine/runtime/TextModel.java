@@ -20,7 +20,8 @@ public interface TextModel extends AutoCloseable {
 
     /**
      * Runs the batch and returns the logits of the rows that asked for them, in row order,
-     * {@code vocabSize()} floats each.
+     * {@code vocabSize()} floats each. The array may be longer than that and is reused: it is valid
+     * until the next call.
      */
     float[] forward(Batch batch, RoutingTrace trace);
 

@@ -13,6 +13,9 @@ import dev.herd.engine.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -37,6 +40,7 @@ public final class Llama4TextModel implements TextModel {
     /** {@code freq_base^(-2/headDim)} in float, stepped the way ggml builds its RoPE cache. */
     private final float thetaScale;
     private final float thetaScaleChunked;
+    private final java.util.Map<String, float[]> buffers = new java.util.HashMap<>();
 
     public Llama4TextModel(Llama4Config config, Llama4Weights weights, ComputePool pool, AutoCloseable resources) {
         this.c = config;
@@ -60,24 +64,24 @@ public final class Llama4TextModel implements TextModel {
     public float[] forward(Batch b, RoutingTrace trace) {
         int n = b.size();
         int d = c.dim();
-        float[] x = new float[n * d];
+        float[] x = buffer("x", n * d);
         embed(b, x);
 
-        float[] h = new float[n * d];
-        float[] q = new float[n * c.qDim()];
-        float[] k = new float[n * c.kvDim()];
-        float[] v = new float[n * c.kvDim()];
-        float[] attn = new float[n * c.qDim()];
-        float[] out = new float[n * d];
+        float[] h = buffer("h", n * d);
+        float[] q = buffer("q", n * c.qDim());
+        float[] k = buffer("k", n * c.kvDim());
+        float[] v = buffer("v", n * c.kvDim());
+        float[] attn = buffer("attn", n * c.qDim());
+        float[] out = buffer("out", n * d);
         for (int l = 0; l < c.layers(); l++) {
             Llama4Weights.Layer layer = w.layers[l];
             rmsNormRows(x, h, n, d, layer.attnNorm());
             attention(b, l, layer, h, q, k, v, attn, out);
-            addInto(x, out);
+            addInto(x, out, n * d);
             rmsNormRows(x, h, n, d, layer.ffnNorm());
             if (layer.isMoe()) moe(l, layer, h, n, out, trace);
             else swiglu("dense", layer.gate(), layer.up(), layer.down(), h, n, out);
-            addInto(x, out);
+            addInto(x, out, n * d);
         }
         return logits(b, x);
     }
@@ -133,9 +137,11 @@ public final class Llama4TextModel implements TextModel {
         for (int t = 0; t < n; t++) {
             SequenceKv seq = b.sequence(t);
             int pos = b.position(t);
-            int block = seq.block(pos / KvCache.BLOCK), slot = (pos % KvCache.BLOCK) * kvDim;
-            System.arraycopy(k, t * kvDim, seq.cache().keys(block, l), slot, kvDim);
-            System.arraycopy(v, t * kvDim, seq.cache().values(block, l), slot, kvDim);
+            KvCache cache = seq.cache();
+            MemorySegment block = cache.block(seq.block(pos / KvCache.BLOCK));
+            long slot = (long) (pos % KvCache.BLOCK) * kvDim * Float.BYTES;
+            MemorySegment.copy(k, t * kvDim, block, ValueLayout.JAVA_FLOAT, cache.keyOffset(l) + slot, kvDim);
+            MemorySegment.copy(v, t * kvDim, block, ValueLayout.JAVA_FLOAT, cache.valueOffset(l) + slot, kvDim);
         }
 
         int groups = c.kvHeads();
@@ -202,9 +208,10 @@ public final class Llama4TextModel implements TextModel {
             int i = 0;
             for (int p = start; p <= pos; ) {
                 int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                float[] keys = cache.keys(seq.block(p / KvCache.BLOCK), l);
+                MemorySegment keys = cache.block(seq.block(p / KvCache.BLOCK));
+                long base = cache.keyOffset(l) + (long) group * hd * Float.BYTES;
                 for (; p <= blockEnd; p++, i++) {
-                    int kOff = (p % KvCache.BLOCK) * kvDim + group * hd;
+                    long kOff = base + (long) (p % KvCache.BLOCK) * kvDim * Float.BYTES;
                     float s = (vector ? dotVector(q, qOff, keys, kOff, hd) : dotScalar(q, qOff, keys, kOff, hd)) * scale;
                     scores[i] = s;
                     if (s > max) max = s;
@@ -222,35 +229,39 @@ public final class Llama4TextModel implements TextModel {
             i = 0;
             for (int p = start; p <= pos; ) {
                 int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                float[] values = cache.values(seq.block(p / KvCache.BLOCK), l);
+                MemorySegment values = cache.block(seq.block(p / KvCache.BLOCK));
+                long base = cache.valueOffset(l) + (long) group * hd * Float.BYTES;
                 for (; p <= blockEnd; p++, i++) {
-                    int vOff = (p % KvCache.BLOCK) * kvDim + group * hd;
+                    long vOff = base + (long) (p % KvCache.BLOCK) * kvDim * Float.BYTES;
                     float w = scores[i] * inv;
-                    if (vector) axpyVector(w, values, vOff, attn, oOff, hd);
-                    else for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(w, values[vOff + j], attn[oOff + j]);
+                    if (vector) {
+                        axpyVector(w, values, vOff, attn, oOff, hd);
+                    } else {
+                        for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(w, values.get(ValueLayout.JAVA_FLOAT, vOff + j * 4L), attn[oOff + j]);
+                    }
                 }
             }
         }
     }
 
-    private static float dotScalar(float[] a, int aOff, float[] b, int bOff, int n) {
+    private static float dotScalar(float[] a, int aOff, MemorySegment b, long bOff, int n) {
         float dot = 0f;
-        for (int j = 0; j < n; j++) dot = Math.fma(a[aOff + j], b[bOff + j], dot);
+        for (int j = 0; j < n; j++) dot = Math.fma(a[aOff + j], b.get(ValueLayout.JAVA_FLOAT, bOff + j * 4L), dot);
         return dot;
     }
 
-    private static float dotVector(float[] a, int aOff, float[] b, int bOff, int n) {
+    private static float dotVector(float[] a, int aOff, MemorySegment b, long bOff, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int j = 0; j < n; j += F.length()) {
-            acc = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromArray(F, b, bOff + j), acc);
+            acc = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromMemorySegment(F, b, bOff + j * 4L, ByteOrder.nativeOrder()), acc);
         }
         return VectorMath.sumLanes(acc);
     }
 
-    private static void axpyVector(float w, float[] x, int xOff, float[] y, int yOff, int n) {
+    private static void axpyVector(float w, MemorySegment x, long xOff, float[] y, int yOff, int n) {
         FloatVector wv = FloatVector.broadcast(F, w);
         for (int j = 0; j < n; j += F.length()) {
-            wv.fma(FloatVector.fromArray(F, x, xOff + j), FloatVector.fromArray(F, y, yOff + j)).intoArray(y, yOff + j);
+            wv.fma(FloatVector.fromMemorySegment(F, x, xOff + j * 4L, ByteOrder.nativeOrder()), FloatVector.fromArray(F, y, yOff + j)).intoArray(y, yOff + j);
         }
     }
 
@@ -259,11 +270,11 @@ public final class Llama4TextModel implements TextModel {
     /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}. */
     private void swiglu(String slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
         int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
-        float[] g = new float[n * f], u = new float[n * f];
+        float[] g = buffer(slot + "_gate", n * f), u = buffer(slot + "_up", n * f);
         EncodedActivations xe = linear.encode(slot + "_in", gate, x, n, d);
         linear.matmul(gate, xe, g);
         linear.matmul(up, sameOrEncode(xe, slot + "_in_up", up, x, n, d), u);
-        for (int i = 0; i < g.length; i++) g[i] = silu(g[i]) * u[i];
+        for (int i = 0; i < n * f; i++) g[i] = silu(g[i]) * u[i];
         linear.apply(slot + "_down", down, g, n, out);
     }
 
@@ -277,7 +288,7 @@ public final class Llama4TextModel implements TextModel {
      */
     private void moe(int l, Llama4Weights.Layer layer, float[] x, int n, float[] out, RoutingTrace trace) {
         int d = c.dim(), experts = c.experts(), k = c.expertsUsed();
-        float[] router = new float[n * experts];
+        float[] router = buffer("router", n * experts);
         linear.apply("router", layer.router(), x, n, router);
 
         int[][] chosen = new int[n][];
@@ -289,18 +300,18 @@ public final class Llama4TextModel implements TextModel {
             if (trace != null) trace.experts(l, t, chosen[t].clone(), Arrays.copyOfRange(router, t * experts, (t + 1) * experts));
         }
 
-        float[] routed = new float[n * k * d]; // [row][slot][d]
+        float[] routed = buffer("routed", n * k * d); // [row][slot][d]
         for (int e = 0; e < experts; e++) {
             List<int[]> rows = byExpert.get(e);
             if (rows.isEmpty()) continue;
             int m = rows.size();
-            float[] in = new float[m * d];
+            float[] in = buffer("expert_in", m * d);
             for (int i = 0; i < m; i++) {
                 int t = rows.get(i)[0];
                 float weight = sigmoid(router[t * experts + e]);
                 for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
             }
-            float[] y = new float[m * d];
+            float[] y = buffer("expert_out", m * d);
             swiglu("expert", layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
             for (int i = 0; i < m; i++) {
                 int[] rs = rows.get(i);
@@ -343,13 +354,13 @@ public final class Llama4TextModel implements TextModel {
     private float[] logits(Batch b, float[] x) {
         int d = c.dim();
         int rows = b.logitRows();
-        float[] normed = new float[rows * d];
+        float[] normed = buffer("final_norm", rows * d);
         for (int t = 0, r = 0; t < b.size(); t++) {
             if (!b.wantsLogits(t)) continue;
             rmsNorm(x, t * d, normed, r * d, d, w.outputNorm);
             r++;
         }
-        float[] logits = new float[rows * c.vocabSize()];
+        float[] logits = buffer("logits", rows * c.vocabSize());
         if (rows > 0) linear.apply("output", w.output, normed, rows, logits);
         return logits;
     }
@@ -378,8 +389,21 @@ public final class Llama4TextModel implements TextModel {
         return 1.0f / (float) Math.sqrt(mean + c.rmsEps());
     }
 
-    private static void addInto(float[] x, float[] y) {
-        for (int i = 0; i < x.length; i++) x[i] = y[i] + x[i];
+    private static void addInto(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) x[i] = y[i] + x[i];
+    }
+
+    /**
+     * A scratch array of at least {@code size} floats, reused across steps so a step allocates
+     * nothing once the batch sizes have been seen (the scheduler thread is the only caller).
+     */
+    private float[] buffer(String name, int size) {
+        float[] b = buffers.get(name);
+        if (b == null || b.length < size) {
+            b = new float[size];
+            buffers.put(name, b);
+        }
+        return b;
     }
 
     @Override

@@ -2,11 +2,9 @@ package dev.herd.engine.model.llama4;
 
 import dev.herd.engine.gguf.GgufFormatException;
 import dev.herd.engine.gguf.GgufModel;
-import dev.herd.engine.tensor.Kernels;
+import dev.herd.engine.model.TensorLoader;
 import dev.herd.engine.tensor.Tensor;
 
-import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * The tensors of a Llama 4 text model, checked at load: every required tensor present, with the
@@ -40,7 +38,7 @@ public final class Llama4Weights {
     }
 
     public static Llama4Weights fromGguf(GgufModel model, Llama4Config c) throws GgufFormatException {
-        Loader l = new Loader(model);
+        TensorLoader l = new TensorLoader(model, "");
         int d = c.dim();
         Tensor embd = l.matrix("token_embd.weight", d, c.vocabSize());
         float[] outNorm = l.vector("output_norm.weight", d);
@@ -76,35 +74,5 @@ public final class Llama4Weights {
             }
         }
         return new Llama4Weights(embd, outNorm, output, ropeFactors, layers);
-    }
-
-    /** Fetches tensors, checking shape and type support with errors that name the tensor. */
-    private record Loader(GgufModel model) {
-        Path path() { return model.path(); }
-
-        Tensor tensor(String name, long... expectedNe) throws GgufFormatException {
-            Tensor t = model.tensor(name);
-            long[] ne = t.ne();
-            long[] padded = Arrays.copyOf(ne, expectedNe.length);
-            for (int i = ne.length; i < expectedNe.length; i++) padded[i] = 1;
-            boolean extraDimsAreOne = true;
-            for (int i = expectedNe.length; i < ne.length; i++) extraDimsAreOne &= ne[i] == 1;
-            if (!Arrays.equals(padded, expectedNe) || !extraDimsAreOne) {
-                throw new GgufFormatException(path(), "tensor '" + name + "' has shape " + Arrays.toString(ne)
-                        + ", expected " + Arrays.toString(expectedNe) + " from the model's hyper-parameters");
-            }
-            if (!Kernels.isSupported(t.type())) {
-                throw new GgufFormatException(path(), "tensor '" + name + "' has type " + t.type() + ", which herd does not support");
-            }
-            return t;
-        }
-
-        Tensor matrix(String name, long cols, long rows) throws GgufFormatException {
-            return tensor(name, cols, rows);
-        }
-
-        float[] vector(String name, long n) throws GgufFormatException {
-            return tensor(name, n).toFloatArray();
-        }
     }
 }

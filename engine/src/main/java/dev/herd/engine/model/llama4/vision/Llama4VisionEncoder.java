@@ -2,10 +2,13 @@ package dev.herd.engine.model.llama4.vision;
 
 import dev.herd.engine.gguf.GgufFormatException;
 import dev.herd.engine.gguf.GgufModel;
+import dev.herd.engine.model.TensorLoader;
 import dev.herd.engine.runtime.ComputePool;
 import dev.herd.engine.runtime.Linear;
-import dev.herd.engine.tensor.Kernels;
 import dev.herd.engine.tensor.Tensor;
+import dev.herd.engine.tensor.VectorMath;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -41,7 +44,7 @@ public final class Llama4VisionEncoder implements AutoCloseable {
         this.linear = new Linear(pool);
         this.resources = gguf;
         int h = c.hidden(), n = c.patchesPerTile();
-        Loader l = new Loader(gguf);
+        TensorLoader l = new TensorLoader(gguf, "herd reads the standard mmproj names written by llama.cpp's converter (v.blk.N.ln1/ln2/attn_q/…, mm.model.mlp.1/2, mm.model.fc)");
         patchEmbedding = l.matrix("v.patch_embd.weight", 3L * c.patchSize() * c.patchSize(), h);
         classEmbedding = l.vector("v.class_embd", h);
         positionEmbedding = l.tensor("v.position_embd.weight", h, n + 1).toFloatArray();
@@ -204,36 +207,58 @@ public final class Llama4VisionEncoder implements AutoCloseable {
         }
     }
 
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+
     /** Full (non-causal) softmax attention within each tile, per head. */
     private void attention(float[] q, float[] k, float[] v, float[] out, int tiles) {
         int h = c.hidden(), hd = c.headDim(), seq = c.patchesPerTile() + 1;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        linear.pool().parallelFor(tiles * c.heads() * seq, task -> {
-            int row = task / c.heads(), head = task % c.heads();
-            int tileStart = row / seq * seq;
+        boolean vector = hd % F8.length() == 0;
+        linear.pool().parallelFor(tiles * c.heads(), task -> {
+            int tile = task / c.heads(), head = task % c.heads();
+            int tileStart = tile * seq;
             float[] scores = new float[seq];
-            int qOff = row * h + head * hd;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < seq; j++) {
-                int kOff = (tileStart + j) * h + head * hd;
-                float dot = 0f;
-                for (int d = 0; d < hd; d++) dot += q[qOff + d] * k[kOff + d];
-                scores[j] = dot * scale;
-                max = Math.max(max, scores[j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < seq; j++) {
-                scores[j] = (float) StrictMath.exp(scores[j] - max);
-                sum += scores[j];
-            }
-            float inv = (float) (1.0 / sum);
-            Arrays.fill(out, qOff, qOff + hd, 0f);
-            for (int j = 0; j < seq; j++) {
-                float w = scores[j] * inv;
-                int vOff = (tileStart + j) * h + head * hd;
-                for (int d = 0; d < hd; d++) out[qOff + d] += w * v[vOff + d];
+            for (int row = tileStart; row < tileStart + seq; row++) {
+                int qOff = row * h + head * hd;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < seq; j++) {
+                    int kOff = (tileStart + j) * h + head * hd;
+                    scores[j] = (vector ? dot8(q, qOff, k, kOff, hd) : dot(q, qOff, k, kOff, hd)) * scale;
+                    max = Math.max(max, scores[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < seq; j++) {
+                    scores[j] = (float) StrictMath.exp(scores[j] - max);
+                    sum += scores[j];
+                }
+                float inv = (float) (1.0 / sum);
+                Arrays.fill(out, qOff, qOff + hd, 0f);
+                for (int j = 0; j < seq; j++) {
+                    float w = scores[j] * inv;
+                    int vOff = (tileStart + j) * h + head * hd;
+                    if (vector) {
+                        FloatVector wv = FloatVector.broadcast(F8, w);
+                        for (int d = 0; d < hd; d += F8.length()) {
+                            wv.fma(FloatVector.fromArray(F8, v, vOff + d), FloatVector.fromArray(F8, out, qOff + d)).intoArray(out, qOff + d);
+                        }
+                    } else {
+                        for (int d = 0; d < hd; d++) out[qOff + d] = Math.fma(w, v[vOff + d], out[qOff + d]);
+                    }
+                }
             }
         });
+    }
+
+    private static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s = 0f;
+        for (int d = 0; d < n; d++) s = Math.fma(a[aOff + d], b[bOff + d], s);
+        return s;
+    }
+
+    private static float dot8(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F8);
+        for (int d = 0; d < n; d += F8.length()) acc = FloatVector.fromArray(F8, a, aOff + d).fma(FloatVector.fromArray(F8, b, bOff + d), acc);
+        return VectorMath.sumLanes(acc);
     }
 
     /**
@@ -290,35 +315,6 @@ public final class Llama4VisionEncoder implements AutoCloseable {
             resources.close();
         } catch (Exception e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Fetches tensors with checked shapes (a {@code -1} dimension takes what the file has). */
-    private record Loader(GgufModel gguf) {
-        Tensor tensor(String name, long... ne) throws GgufFormatException {
-            Tensor t = gguf.tensorOrNull(name);
-            if (t == null) {
-                throw new GgufFormatException(gguf.path(), "vision tensor '" + name + "' is missing; herd reads the standard mmproj names"
-                        + " written by llama.cpp's converter (v.blk.N.ln1/ln2/attn_q/…, mm.model.mlp.1/2, mm.model.fc)");
-            }
-            for (int i = 0; i < ne.length; i++) {
-                if (ne[i] >= 0 && t.ne(i) != ne[i]) {
-                    throw new GgufFormatException(gguf.path(), "tensor '" + name + "' has shape " + Arrays.toString(t.ne())
-                            + ", expected ne[" + i + "] = " + ne[i]);
-                }
-            }
-            if (!Kernels.isSupported(t.type())) {
-                throw new GgufFormatException(gguf.path(), "tensor '" + name + "' has type " + t.type() + ", which herd does not support");
-            }
-            return t;
-        }
-
-        Tensor matrix(String name, long cols, long rows) throws GgufFormatException {
-            return tensor(name, cols, rows);
-        }
-
-        float[] vector(String name, long n) throws GgufFormatException {
-            return tensor(name, n).toFloatArray();
         }
     }
 }
