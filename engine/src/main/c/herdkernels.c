@@ -164,7 +164,8 @@ INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowSt
 
 #define BLOCK_EXPORT(name, kind)                                                                                                   \
     EXPORT(name)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,         \
-                 const float *xs, int32_t n, int32_t count, float *out, int32_t outStride) {                                      \
+                 const float *xs, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {                                      \
+        (void) x8;                                                                                                                 \
         block_matmul(kind, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);                                 \
         return 0;                                                                                                                  \
     }
@@ -243,51 +244,63 @@ INLINE void q6_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
     }
 }
 
-/* Σ scale * q * x over one Q4_K super-block, decoded in registers (the single-vector path). */
-INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, kblock *kb) {
+/*
+ * Σ scale * q * x over one Q4_K super-block against the int8 activation quants (the single-vector
+ * path): vpmaddubsw multiplies the unsigned nibbles by the signed quants into exact int16 pair sums
+ * (|pair| <= 2 * 15 * 127), vpmaddwd by the sub-block scale into int32.
+ */
+INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
     uint8_t sc[8];
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
-    const __m256i low4 = _mm256_set1_epi16(0x0F);
-    __m256i acc = _mm256_setzero_si256();
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
     for (int g = 0; g < 4; g++) {
-        __m256i b0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + 32 * g)));
-        __m256i b1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 32 + 32 * g)));
-        const int16_t *xg = x + 64 * g;
-        __m256i lo = dot_acc(_mm256_madd_epi16(_mm256_and_si256(b0, low4), load16(xg)), _mm256_and_si256(b1, low4), load16(xg + 16));
-        __m256i hi = dot_acc(_mm256_madd_epi16(_mm256_srli_epi16(b0, 4), load16(xg + 32)), _mm256_srli_epi16(b1, 4), load16(xg + 48));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(lo, _mm256_set1_epi32(sc[2 * g])));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(hi, _mm256_set1_epi32(sc[2 * g + 1])));
+        __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
+        __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
+        __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
     }
-    return sum_ints(acc);
+    return sum_ints(_mm256_add_epi32(acc0, acc1));
 }
 
-/* Σ scale * (q - 32) * x over one Q6_K super-block, decoded in registers. */
-INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, kblock *kb) {
+/*
+ * Σ scale * (q - 32) * x over one Q6_K super-block against the int8 activation quants:
+ * Σ scale * q * x with q unsigned (0..63, so vpmaddubsw's pair sums are exact), minus
+ * 32 * Σ scale * (sum of the 16 quants it covers).
+ */
+INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
     const int8_t *sc = (const int8_t *) (blk + 192);
     kb->d = f16(blk + 208);
-    const __m256i low4 = _mm256_set1_epi16(0x0F), two = _mm256_set1_epi16(0x03), offset = _mm256_set1_epi16(32);
-    __m256i acc = _mm256_setzero_si256();
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
     for (int half = 0; half < 2; half++) {
         const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
-        for (int k = 0; k < 32; k += 16) {
-            __m256i l0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (ql + k)));
-            __m256i l1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (ql + 32 + k)));
-            __m256i h = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (qh + k)));
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
-            q[2] = _mm256_or_si256(_mm256_srli_epi16(l0, 4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
-            q[3] = _mm256_or_si256(_mm256_srli_epi16(l1, 4), _mm256_slli_epi16(_mm256_srli_epi16(h, 6), 4));
-            for (int c = 0; c < 4; c++) {
-                int v = 128 * half + 32 * c + k;
-                __m256i p = _mm256_madd_epi16(_mm256_sub_epi16(q[c], offset), load16(x + v));
-                acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[v / 16])));
-            }
+        __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+        __m256i h = _mm256_loadu_si256((const __m256i *) qh);
+        __m256i q[4];
+        q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+        q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+        for (int c = 0; c < 4; c++) {
+            int v = 128 * half + 32 * c;
+            __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *) (x8 + v)));
+            /* the low 128 bits hold values v..v+15 (scale v/16), the high ones v+16..v+31 */
+            __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[v / 16 + 1]), _mm_set1_epi16(sc[v / 16]));
+            if (c & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
+            else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
         }
     }
-    return sum_ints(acc);
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+    int32_t correction = sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
+    return sum_ints(_mm256_add_epi32(acc0, acc1)) - 32 * correction;
 }
 
 INLINE void q5_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
@@ -362,7 +375,9 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
 }
 
 #define DECODE_THEN_DOT(name, decoder)                                                         \
-    INLINE int32_t name(const uint8_t *blk, const int16_t *x, kblock *kb) {                    \
+    INLINE int32_t name(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) { \
+        (void) x8;                                                                             \
+        (void) bsums;                                                                          \
         int16_t decoded[256] __attribute__((aligned(32)));                                     \
         decoder(blk, decoded, kb);                                                             \
         __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;                                    \
@@ -373,38 +388,39 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
         return sum_ints(_mm256_add_epi32(acc0, acc1));                                         \
     }
 
-/* The single-vector dots of Q3_K and Q2_K: decoded into L1, then multiplied. */
-
-/* Σ scale * q * x over one Q5_K super-block, decoded in registers (as q4_k_dot, plus the fifth bits). */
-INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, kblock *kb) {
+/* Σ scale * q * x over one Q5_K super-block against the int8 quants: as q4_k_dot, plus the fifth bits (|pair| <= 2 * 31 * 127). */
+INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
     uint8_t sc[8];
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
-    const __m256i low4 = _mm256_set1_epi16(0x0F), fifth = _mm256_set1_epi16(0x10);
-    __m256i h0 = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16))), 4);
-    __m256i h1 = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 32))), 4);
-    __m256i acc = _mm256_setzero_si256();
+    const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16));
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
     for (int g = 0; g < 4; g++) {
-        __m256i b0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 48 + 32 * g)));
-        __m256i b1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 64 + 32 * g)));
-        const int16_t *xg = x + 64 * g;
-        __m256i l0 = _mm256_or_si256(_mm256_and_si256(b0, low4), _mm256_and_si256(_mm256_srli_epi16(h0, 2 * g), fifth));
-        __m256i l1 = _mm256_or_si256(_mm256_and_si256(b1, low4), _mm256_and_si256(_mm256_srli_epi16(h1, 2 * g), fifth));
-        __m256i u0 = _mm256_or_si256(_mm256_srli_epi16(b0, 4), _mm256_and_si256(_mm256_srli_epi16(h0, 2 * g + 1), fifth));
-        __m256i u1 = _mm256_or_si256(_mm256_srli_epi16(b1, 4), _mm256_and_si256(_mm256_srli_epi16(h1, 2 * g + 1), fifth));
-        __m256i lo = dot_acc(_mm256_madd_epi16(l0, load16(xg)), l1, load16(xg + 16));
-        __m256i hi = dot_acc(_mm256_madd_epi16(u0, load16(xg + 32)), u1, load16(xg + 48));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(lo, _mm256_set1_epi32(sc[2 * g])));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(hi, _mm256_set1_epi32(sc[2 * g + 1])));
+        __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
+        /* bit 2g of byte l is value 64g+l's fifth bit, bit 2g+1 value 64g+32+l's: moved to bit 4 */
+        __m256i hl = 2 * g <= 4 ? _mm256_slli_epi16(h, 4 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 4);
+        __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(hl, fifth));
+        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(hh, fifth));
+        __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
+        __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
     }
-    return sum_ints(acc);
+    return sum_ints(_mm256_add_epi32(acc0, acc1));
 }
+
+/* The single-vector dots of Q3_K and Q2_K: decoded into L1, then multiplied. */
 
 DECODE_THEN_DOT(q3_k_dot, q3_k_decode)
 DECODE_THEN_DOT(q2_k_dot, q2_k_decode)
 
-typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, kblock *kb);
+/* A super-block's Σ scale * q * x from the int16 (x) or int8 (x8) activation quants and, for corrections, their 16-value sums. */
+typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb);
 
 /* Σ min_j * (bsum[2j] + bsum[2j+1]) over eight 32-value sub-blocks, or Σ min_i * bsum[i] over sixteen 16-value groups. */
 INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums, int kind) {
@@ -537,7 +553,7 @@ typedef void (*k_decoder)(const uint8_t *blk, int16_t *dst, kblock *kb);
  * interleaved row streams defeat the prefetcher.)
  */
 INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
-                   int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_dotter dot) {
+                   const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_dotter dot) {
     int nb = n / 256;
     for (int r = rowStart; r < rowEnd; r++) {
         const uint8_t *row = w + (int64_t) r * rowBytes;
@@ -545,7 +561,8 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
             float sum = 0.0f, minSum = 0.0f;
             for (int b = 0; b < nb; b++) {
                 kblock kb;
-                int32_t d = dot(row + (int64_t) b * blockBytes, xq + (int64_t) t * n + 256 * b, &kb);
+                int32_t d = dot(row + (int64_t) b * blockBytes, xq + (int64_t) t * n + 256 * b, x8 + (int64_t) t * n + 256 * b,
+                                bsums + ((int64_t) t * nb + b) * 16, &kb);
                 float dx = xd[(int64_t) t * nb + b];
                 sum = __builtin_fmaf(dx * kb.d, (float) d, sum);
                 if (hasMins) minSum = __builtin_fmaf(dx * kb.dmin, (float) min_dot(kb.mins, bsums + ((int64_t) t * nb + b) * 16, hasMins), minSum);
@@ -556,9 +573,10 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
 }
 
 INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
-                     int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode, k_dotter dot) {
+                     const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode,
+                     k_dotter dot) {
     if (count < TILE_VECS) {
-        k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, blockBytes, hasMins, dot);
+        k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
         return 0;
     }
     scratch *s = scratch_for(n);
@@ -590,13 +608,13 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
 }
 
 EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
-                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot);
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot);
 }
 
 EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
-                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot);
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot);
 }
 
 /* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
@@ -693,40 +711,43 @@ INLINE void float_matmul(int kind, int size, const uint8_t *w, int64_t rowBytes,
 }
 
 EXPORT(herd_f32)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
-                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
     (void) scales;
     (void) sums;
+    (void) x8;
     float_matmul(W_F32, 4, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
     return 0;
 }
 
 EXPORT(herd_f16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
-                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
     (void) scales;
     (void) sums;
+    (void) x8;
     float_matmul(W_F16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
     return 0;
 }
 
 EXPORT(herd_bf16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
-                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride) {
+                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
     (void) scales;
     (void) sums;
+    (void) x8;
     float_matmul(W_BF16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
     return 0;
 }
 
 EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
-                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot);
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot);
 }
 
 EXPORT(herd_q3_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
-                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot);
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot);
 }
 
 EXPORT(herd_q2_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
-                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot);
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot);
 }

@@ -43,7 +43,7 @@ final class NativeKernel implements WeightKernel {
         int status;
         try {
             status = (int) matmul.invokeExact(w, rowBytes, rowStart, rowEnd, x.values(), x.scales(), x.sums(), x.length(), x.count(),
-                    MemorySegment.ofArray(out), outStride);
+                    MemorySegment.ofArray(out), outStride, x.bytes());
         } catch (Throwable e) {
             throw new IllegalStateException("native " + type() + " matmul failed", e);
         }

@@ -52,10 +52,10 @@ public final class NativeKernels {
             Map.entry(GgmlType.Q5_0, "herd_q5_0"),
             Map.entry(GgmlType.Q5_1, "herd_q5_1"));
 
-    /** (w, rowBytes, rowStart, rowEnd, values, scales, sums, n, count, out, outStride) → 0, or 1 when out of memory. */
+    /** (w, rowBytes, rowStart, rowEnd, values, scales, sums, n, count, out, outStride, bytes) → 0, or 1 when out of memory. */
     private static final FunctionDescriptor MATMUL = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS);
 
     private static final SymbolLookup LIBRARY;
     private static final int CPU_LEVEL;
