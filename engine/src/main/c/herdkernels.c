@@ -374,20 +374,6 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
     }
 }
 
-#define DECODE_THEN_DOT(name, decoder)                                                         \
-    INLINE int32_t name(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) { \
-        (void) x8;                                                                             \
-        (void) bsums;                                                                          \
-        int16_t decoded[256] __attribute__((aligned(32)));                                     \
-        decoder(blk, decoded, kb);                                                             \
-        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;                                    \
-        for (int v = 0; v < 256; v += 32) {                                                    \
-            acc0 = dot_acc(acc0, load16(decoded + v), load16(x + v));                          \
-            acc1 = dot_acc(acc1, load16(decoded + v + 16), load16(x + v + 16));                \
-        }                                                                                      \
-        return sum_ints(_mm256_add_epi32(acc0, acc1));                                         \
-    }
-
 /* Σ scale * q * x over one Q5_K super-block against the int8 quants: as q4_k_dot, plus the fifth bits (|pair| <= 2 * 31 * 127). */
 INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
     (void) x;
@@ -414,10 +400,56 @@ INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     return sum_ints(_mm256_add_epi32(acc0, acc1));
 }
 
-/* The single-vector dots of Q3_K and Q2_K: decoded into L1, then multiplied. */
+/*
+ * Σ scale * (u - 4) * x over one Q3_K super-block against the int8 quants, u = low bits | 4 * high
+ * bit (0..7): Σ scale * u * x by vpmaddubsw/vpmaddwd, minus 4 * Σ scale * (sum of its 16 quants).
+ */
+INLINE int32_t q3_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    int8_t sc[16];
+    q3_k_scales(blk, sc);
+    kb->d = f16(blk + 108);
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256i hm = _mm256_loadu_si256((const __m256i *) blk);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int half = 0; half < 2; half++) {
+        __m256i low = _mm256_loadu_si256((const __m256i *) (blk + 32 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            int v = 128 * half + 32 * j;
+            __m256i u = _mm256_and_si256(_mm256_srli_epi16(low, 2 * j), three);
+            u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * half + j), one), 2));
+            __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *) (x8 + v)));
+            __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[v / 16 + 1]), _mm_set1_epi16(sc[v / 16]));
+            if (j & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
+            else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
+        }
+    }
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+    return sum_ints(_mm256_add_epi32(acc0, acc1)) - 4 * sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
+}
 
-DECODE_THEN_DOT(q3_k_dot, q3_k_decode)
-DECODE_THEN_DOT(q2_k_dot, q2_k_decode)
+/* Σ scale * q * x over one Q2_K super-block against the int8 quants (q 0..3, a 4-bit scale per 16 values). */
+INLINE int32_t q2_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
+    kb->d = f16(blk + 80);
+    kb->dmin = f16(blk + 82);
+    for (int i = 0; i < 16; i++) kb->mins[i] = blk[i] >> 4;
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int half = 0; half < 2; half++) {
+        __m256i bits = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            int v = 128 * half + 32 * j;
+            __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), three);
+            __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *) (x8 + v)));
+            __m256i s = _mm256_set_m128i(_mm_set1_epi16(blk[v / 16 + 1] & 0x0F), _mm_set1_epi16(blk[v / 16] & 0x0F));
+            if (j & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
+            else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
+        }
+    }
+    return sum_ints(_mm256_add_epi32(acc0, acc1));
+}
 
 /* A super-block's Σ scale * q * x from the int16 (x) or int8 (x8) activation quants and, for corrections, their 16-value sums. */
 typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb);
