@@ -65,9 +65,10 @@ final class ActivationEncoders {
     }
 
     private static void quantizeK(float[] src, int offset, int n, EncodedActivations dst, int t) {
-        MemorySegment quants = dst.values(), scales = dst.scales(), sums = dst.sums();
+        MemorySegment quants = dst.values(), bytes = dst.bytes(), scales = dst.scales(), sums = dst.sums();
         int blocks = n / 256;
         short[] q = new short[256];
+        byte[] q8 = new byte[256];
         for (int b = 0; b < blocks; b++) {
             int x0 = offset + b * 256;
             float max = 0f, amax = 0f;
@@ -88,6 +89,8 @@ final class ActivationEncoders {
                 d = 1f / iscale;
             }
             MemorySegment.copy(q, 0, quants, ValueLayout.JAVA_SHORT, ((long) t * n + b * 256L) * 2, 256);
+            for (int j = 0; j < 256; j++) q8[j] = (byte) q[j];
+            MemorySegment.copy(q8, 0, bytes, ValueLayout.JAVA_BYTE, (long) t * n + b * 256L, 256);
             scales.setAtIndex(ValueLayout.JAVA_FLOAT, (long) t * blocks + b, d);
             for (int g = 0; g < 16; g++) {
                 int s = 0;

@@ -18,7 +18,9 @@ import java.lang.foreign.ValueLayout;
  * rather than once per weight row); {@code scales} holds one float per block at
  * {@code t * blocks} (for Q8_0/Q8_1 already rounded through half precision, as llama.cpp stores
  * it); {@code sums} for Q8_1 one float per block (the block's {@code d * sum(q)}, half-rounded) and
- * for Q8_K one short per 16 values (the sum of those quants) at {@code t * length / 16}.</li>
+ * for Q8_K one short per 16 values (the sum of those quants) at {@code t * length / 16}; and for
+ * Q8_K {@code bytes} holds the quants once more as int8 at {@code t * length} (for the native
+ * kernels' 8-bit multiply-adds).</li>
  * </ul>
  * Every quant satisfies {@code |q| <= 127}.
  */
@@ -31,6 +33,7 @@ public final class EncodedActivations {
     private MemorySegment values = MemorySegment.NULL;
     private MemorySegment scales = MemorySegment.NULL;
     private MemorySegment sums = MemorySegment.NULL;
+    private MemorySegment bytes = MemorySegment.NULL;
 
     public EncodedActivations(ActivationEncoding encoding, int length) {
         if (length <= 0 || length % encoding.blockSize() != 0) {
@@ -54,6 +57,9 @@ public final class EncodedActivations {
     public MemorySegment scales() { return scales; }
 
     public MemorySegment sums() { return sums; }
+
+    /** The quants as int8 (Q8_K only; else {@link MemorySegment#NULL}). */
+    public MemorySegment bytes() { return bytes; }
 
     /** Blocks per vector. */
     public int blocksPerVector() { return length / encoding.blockSize(); }
@@ -115,6 +121,7 @@ public final class EncodedActivations {
             }
             case Q8_K -> {
                 values = arena.allocate(elements * 2, 64);
+                bytes = arena.allocate(elements, 64);
                 scales = arena.allocate((long) blocks * 4, 64);
                 sums = arena.allocate(elements / 16 * 2, 64);
             }

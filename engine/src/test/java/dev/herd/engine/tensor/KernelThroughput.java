@@ -6,7 +6,8 @@ import java.util.Random;
 /**
  * Manual throughput probe (not a test): single-threaded matmuls over a ~64 MB random matrix,
  * timed in thread CPU time (the build machine is shared, wall time is meaningless there).
- * {@code java --add-modules jdk.incubator.vector -cp <test-classes>:<classes> dev.herd.engine.tensor.KernelThroughput Q4_K [batch]}
+ * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp <test-classes>:<classes>
+ * dev.herd.engine.tensor.KernelThroughput Q4_K [batch] [java|native]}
  */
 public final class KernelThroughput {
     public static void main(String[] args) {
@@ -15,7 +16,8 @@ public final class KernelThroughput {
         int n = 4096;
         long rowBytes = type.rowBytes(n);
         int rows = (int) ((64L << 20) / rowBytes);
-        WeightKernel kernel = Kernels.forType(type);
+        KernelPath path = args.length > 2 ? KernelPath.valueOf(args[2].toUpperCase(java.util.Locale.ROOT)) : KernelPath.JAVA;
+        WeightKernel kernel = Kernels.forType(type, path);
         MemorySegment w = RandomWeights.matrix(type, rows, n, new Random(1));
         float[] src = new float[batch * n];
         Random rnd = new Random(2);
@@ -34,7 +36,7 @@ public final class KernelThroughput {
         }
         allocated = threads.getCurrentThreadAllocatedBytes() - allocated;
         double bytes = (double) rows * rowBytes;
-        System.out.printf("%s batch %d: %.1f MB matrix, best %.2f ms, %.2f GB/s weights, %.1f GFLOP/s, last pass allocated %d KB%n",
-                type, batch, bytes / 1e6, best * 1e3, bytes / best / 1e9, 2.0 * rows * n * batch / best / 1e9, allocated >> 10);
+        System.out.printf("%s %s batch %d: %.1f MB matrix, best %.2f ms, %.2f GB/s weights, %.1f GFLOP/s, last pass allocated %d KB%n",
+                type, path, batch, bytes / 1e6, best * 1e3, bytes / best / 1e9, 2.0 * rows * n * batch / best / 1e9, allocated >> 10);
     }
 }

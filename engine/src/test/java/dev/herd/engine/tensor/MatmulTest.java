@@ -1,7 +1,7 @@
 package dev.herd.engine.tensor;
 
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -10,7 +10,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Every kernel's matmul against a double-precision reference of
+ * Every kernel's matmul, on both paths (Java and native, see {@link KernelCases}), against a double-precision reference of
  * {@code dot(dequantize(w), decode(encoded x))}, for odd row ranges and several batch sizes; and
  * batch invariance: a vector gives bit-identical results alone and anywhere in a batch.
  */
@@ -27,11 +27,11 @@ class MatmulTest {
         };
     }
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void matmulMatchesDoublePrecisionReference(GgmlType type) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
+    void matmulMatchesDoublePrecisionReference(GgmlType type, KernelPath path) {
         Random rnd = new Random(type.ordinal() * 7919L + 1);
-        WeightKernel kernel = Kernels.forType(type);
+        WeightKernel kernel = KernelCases.kernel(type, path);
         int n = rowLength(type), rows = 13;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
@@ -41,7 +41,7 @@ class MatmulTest {
 
         EncodedActivations x = new EncodedActivations(kernel.activationEncoding(), n);
         int[][] rowRanges = {{0, 13}, {3, 10}, {5, 6}, {7, 7}, {12, 13}};
-        for (int batch : new int[]{1, 3, 4, 5, 9}) {
+        for (int batch : new int[]{1, 3, 4, 5, 9, 16, 17}) {
             float[] src = new float[batch * n];
             for (int t = 0; t < batch; t++) System.arraycopy(RandomWeights.activations(n, rnd), 0, src, t * n, n);
             x.encode(src, batch);
@@ -84,39 +84,44 @@ class MatmulTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void resultsDoNotDependOnTheBatch(GgmlType type) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
+    void resultsDoNotDependOnTheBatch(GgmlType type, KernelPath path) {
         Random rnd = new Random(type.ordinal() + 99);
-        WeightKernel kernel = Kernels.forType(type);
-        int n = rowLength(type), rows = 6;
+        WeightKernel kernel = KernelCases.kernel(type, path);
+        int n = rowLength(type), rows = 11;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
         float[] probe = RandomWeights.activations(n, rnd);
 
-        float[] alone = multiply(kernel, w, rowBytes, rows, n, new float[][]{probe}, 0, 1);
-        // batches of 8 (two tiles of four) and 7 (one tile, then three single vectors)
-        for (int batch : new int[]{8, 7}) {
-            for (int position : new int[]{0, 3, batch - 1}) {
+        float[] alone = multiply(kernel, w, rowBytes, 0, rows, rows, n, new float[][]{probe}, 0, 1);
+        // every batch size up to 17 (tiles full, partial and absent), the probe first, inside and
+        // last, and row ranges that start and end off the tile boundaries
+        int[][] rowRanges = {{0, rows}, {1, rows - 2}, {3, 8}, {5, 6}};
+        for (int batch = 1; batch <= 17; batch++) {
+            for (int position : new int[]{0, batch / 2, batch - 1}) {
                 float[][] vectors = new float[batch][];
                 for (int t = 0; t < batch; t++) vectors[t] = t == position ? probe : RandomWeights.activations(n, rnd);
-                float[] inBatch = multiply(kernel, w, rowBytes, rows, n, vectors, position, batch);
-                for (int r = 0; r < rows; r++) {
-                    assertEquals(Float.floatToRawIntBits(alone[r]), Float.floatToRawIntBits(inBatch[r]),
-                            type + ": row " + r + " alone gives " + alone[r] + ", at position " + position + " of " + batch + " gives " + inBatch[r]);
+                for (int[] range : rowRanges) {
+                    float[] inBatch = multiply(kernel, w, rowBytes, range[0], range[1], rows, n, vectors, position, batch);
+                    for (int r = range[0]; r < range[1]; r++) {
+                        assertEquals(Float.floatToRawIntBits(alone[r]), Float.floatToRawIntBits(inBatch[r]),
+                                type + ": row " + r + " alone gives " + alone[r] + ", at position " + position + " of " + batch
+                                        + " (rows " + range[0] + ".." + range[1] + ") gives " + inBatch[r]);
+                    }
                 }
             }
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void resultsDoNotChangeOnceTheJitCompilesTheKernel(GgmlType type) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
+    void resultsDoNotChangeOnceTheJitCompilesTheKernel(GgmlType type, KernelPath path) {
         // the first calls run interpreted, later ones C2-compiled: any float step whose order is
         // left to the implementation (as reduceLanes(ADD) is) would show up here; both the
         // single-vector and the batch path are exercised
         Random rnd = new Random(type.ordinal() + 5);
-        WeightKernel kernel = Kernels.forType(type);
+        WeightKernel kernel = KernelCases.kernel(type, path);
         int n = Math.max(type.blockSize(), 64), rows = 2, batch = 5;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
@@ -144,12 +149,14 @@ class MatmulTest {
         }
     }
 
-    private static float[] multiply(WeightKernel kernel, MemorySegment w, long rowBytes, int rows, int n, float[][] vectors, int keep, int batch) {
+    /** Rows {@code [rowStart, rowEnd)} of the matrix times every vector; returns vector {@code keep}'s results (all rows, unwritten ones 0). */
+    private static float[] multiply(WeightKernel kernel, MemorySegment w, long rowBytes, int rowStart, int rowEnd, int rows, int n,
+                                    float[][] vectors, int keep, int batch) {
         float[] src = new float[batch * n];
         for (int t = 0; t < batch; t++) System.arraycopy(vectors[t], 0, src, t * n, n);
         EncodedActivations x = new EncodedActivations(kernel.activationEncoding(), n).encode(src, batch);
         float[] out = new float[batch * rows];
-        kernel.matmul(w, rowBytes, 0, rows, x, out, rows);
+        kernel.matmul(w, rowBytes, rowStart, rowEnd, x, out, rows);
         float[] row = new float[rows];
         System.arraycopy(out, keep * rows, row, 0, rows);
         return row;

@@ -11,7 +11,7 @@ import java.util.Random;
  * quants and scale bits, random (finite) halves for the block's float fields. Also knows where
  * those fields sit, so a test can split a value into its scale part and its min part.
  */
-final class RandomWeights {
+public final class RandomWeights {
     private RandomWeights() {}
 
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -38,7 +38,7 @@ final class RandomWeights {
     }
 
     /** A {@code rows × n} matrix of {@code type} in a fresh native segment. */
-    static MemorySegment matrix(GgmlType type, int rows, int n, Random rnd) {
+    public static MemorySegment matrix(GgmlType type, int rows, int n, Random rnd) {
         long rowBytes = type.rowBytes(n);
         MemorySegment m = Arena.ofAuto().allocate(rowBytes * rows, 64);
         switch (type) {
@@ -85,7 +85,7 @@ final class RandomWeights {
     }
 
     /** Activation-like values: mostly normal, a few large outliers, occasionally an all-zero stretch. */
-    static float[] activations(int n, Random rnd) {
+    public static float[] activations(int n, Random rnd) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) (rnd.nextGaussian() * (rnd.nextInt(50) == 0 ? 30 : 1));
         if (n >= 64 && rnd.nextBoolean()) java.util.Arrays.fill(x, 32, 64, 0f);

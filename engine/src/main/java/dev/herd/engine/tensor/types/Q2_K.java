@@ -97,7 +97,7 @@ public final class Q2_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] sm = new int[32];
+        int[] sm = SCALES.get();
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             scalesAndMins(w, blk, sm);

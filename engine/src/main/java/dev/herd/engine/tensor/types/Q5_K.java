@@ -95,7 +95,7 @@ public final class Q5_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] scales16 = new int[16];
+        int[] scales16 = SCALES.get();
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             long lo = w.get(LE_LONG, blk + 4);

@@ -116,7 +116,7 @@ public final class Q6_K extends SuperBlockKernel {
 
     @Override
     void decodeRow(MemorySegment w, long row, int n, MemorySegment dst) {
-        int[] scales = new int[16];
+        int[] scales = SCALES.get();
         for (int b = 0; b < n / 256; b++) {
             long blk = row + (long) b * BLOCK_BYTES;
             scales(w, blk, scales);

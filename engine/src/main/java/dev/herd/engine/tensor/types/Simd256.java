@@ -33,9 +33,9 @@ final class Simd256 {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
-    private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(FLOATS, i -> i ^ 4);
-    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
-    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(FLOATS, i -> i ^ 1);
+    static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(FLOATS, i -> i ^ 4);
+    static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
+    static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(FLOATS, i -> i ^ 1);
 
     /** Lane j: 1 << (15 − j), which moves bit j of a broadcast value to the sign bit. */
     private static final ShortVector BIT_TO_TOP;
@@ -87,6 +87,11 @@ final class Simd256 {
     /** As {@link #smallBlock} with the quants at byte {@code w} of a decoded row (any int8 range). */
     static IntVector block(MemorySegment decoded, long w, MemorySegment q, long a) {
         return pairSum(products(decoded, w, q, a)).add(pairSum(products(decoded, w + 32, q, a + 32)));
+    }
+
+    /** As {@link #block} with the block's 32 activation quants already loaded ({@code lo}: 0-15, {@code hi}: 16-31). */
+    static IntVector decodedBlock(MemorySegment decoded, long w, ShortVector lo, ShortVector hi) {
+        return pairSum(quants(decoded, w).mul(lo)).add(pairSum(quants(decoded, w + 32).mul(hi)));
     }
 
     /** Sixteen products of shorts at byte {@code w} of {@code m} and at byte {@code a} of {@code q}. */

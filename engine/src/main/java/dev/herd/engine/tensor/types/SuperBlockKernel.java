@@ -40,6 +40,9 @@ abstract class SuperBlockKernel extends RowKernel {
 
     private final Mins mins;
 
+    /** Each thread's scratch for a super-block's unpacked scales (and Q2_K's minimums), so decoding allocates nothing. */
+    static final ThreadLocal<int[]> SCALES = ThreadLocal.withInitial(() -> new int[32]);
+
     SuperBlockKernel(GgmlType type, Mins mins) {
         super(type, ActivationEncoding.Q8_K);
         this.mins = mins;
@@ -62,6 +65,79 @@ abstract class SuperBlockKernel extends RowKernel {
         long ds = n * 4L + n / 256 * 16L;
         dst.set(ValueLayout.JAVA_FLOAT, ds + b * 4L, d);
         dst.set(ValueLayout.JAVA_FLOAT, ds + n / 256 * 4L + b * 4L, dmin);
+    }
+
+    /**
+     * Batches in exact float arithmetic: each decoded row is expanded once to floats
+     * {@code quant · sub-block scale} (|value| ≤ 4096) and the activation quants to floats
+     * (|q| ≤ 127), so every product is an exact integer, and so is every partial sum in a lane:
+     * a lane adds at most 32 products of a super-block (8 lanes or more), 32 · 4096 · 127 <
+     * 2^24. The lanes, converted back to int and added, give exactly the super-block integer the
+     * int16 path computes, so the results are bit for bit those of {@link #dotDecoded}, at one
+     * FMA per 8 or 16 multiply-adds instead of five integer instructions per 16. Tiles of two rows ×
+     * four vectors: eight independent FMA chains, each weight and activation load used 4 and 2 times.
+     */
+    @Override
+    final void multiplyBatch(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+        if (!ExactFloats.SUPPORTED) {
+            multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
+            return;
+        }
+        int n = x.length(), count = x.count();
+        long stride = decodedStride(n);
+        MemorySegment dec0 = buffer(0, stride), dec1 = buffer(3, stride), floats = buffer(1, 2L * n * 4), xf = buffer(2, (long) count * n * 4);
+        int[] dots = ExactFloats.DOTS.get();
+        ExactFloats.widen(x.values(), xf, (long) count * n);
+        for (int r = rowStart; r < rowEnd; r += 2) {
+            // an odd last row is paired with itself, and a short last group of vectors repeats
+            // its last vector: every lane is independent, so the results kept are unchanged
+            int r1 = Math.min(r + 1, rowEnd - 1);
+            decodeRow(w, r * rowBytes, n, dec0);
+            decodeRow(w, r1 * rowBytes, n, dec1);
+            ExactFloats.expand(dec0, n, floats, 0);
+            ExactFloats.expand(dec1, n, floats, n * 4L);
+            for (int t = 0; t < count; t += 4) {
+                tile(dec0, dec1, floats, n, xf, x, t, Math.min(t + 1, count - 1), Math.min(t + 2, count - 1),
+                        Math.min(t + 3, count - 1), mins, dots, out, outStride, r, r1);
+            }
+        }
+    }
+
+    /** Two decoded rows × four vectors ({@code t0..t3}, possibly repeated), each result as {@link #dot} computes it. */
+    private static void tile(MemorySegment dec0, MemorySegment dec1, MemorySegment floats, int n, MemorySegment xf, EncodedActivations x,
+                             int t0, int t1, int t2, int t3, Mins mins, int[] dots, float[] out, int outStride, int r0, int r1) {
+        int blocks = n / 256;
+        float[] sums = ExactFloats.SUMS.get();
+        java.util.Arrays.fill(sums, 0f);
+        int[] ts = ExactFloats.VECTORS.get();
+        ts[0] = t0;
+        ts[1] = t1;
+        ts[2] = t2;
+        ts[3] = t3;
+        for (int b = 0; b < blocks; b++) {
+            ExactFloats.superBlock2x4(floats, b * 1024L, n * 4L + b * 1024L, xf, (long) n * 4, b * 1024L, t0, t1, t2, t3, dots);
+            long db = n * 4L + blocks * 16L + b * 4L;
+            float d0 = dec0.get(ValueLayout.JAVA_FLOAT, db), d1 = dec1.get(ValueLayout.JAVA_FLOAT, db);
+            for (int j = 0; j < 4; j++) {
+                float dx = x.scales().getAtIndex(ValueLayout.JAVA_FLOAT, (long) ts[j] * blocks + b);
+                sums[j] = Math.fma(dx * d0, dots[j], sums[j]);
+                sums[4 + j] = Math.fma(dx * d1, dots[4 + j], sums[4 + j]);
+                if (mins != Mins.NONE) {
+                    long bsumsAt = ((long) ts[j] * blocks + b) * 32, minsAt = minsAt(n, b), dminAt = db + blocks * 4L;
+                    MemorySegment bsums = x.sums();
+                    int m0 = mins == Mins.PER_32 ? BlockSums.per32(bsums, bsumsAt, dec0.get(ValueLayout.JAVA_LONG, minsAt))
+                            : BlockSums.per16(bsums, bsumsAt, dec0, minsAt);
+                    int m1 = mins == Mins.PER_32 ? BlockSums.per32(bsums, bsumsAt, dec1.get(ValueLayout.JAVA_LONG, minsAt))
+                            : BlockSums.per16(bsums, bsumsAt, dec1, minsAt);
+                    sums[8 + j] = Math.fma(dx * dec0.get(ValueLayout.JAVA_FLOAT, dminAt), m0, sums[8 + j]);
+                    sums[12 + j] = Math.fma(dx * dec1.get(ValueLayout.JAVA_FLOAT, dminAt), m1, sums[12 + j]);
+                }
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            out[ts[j] * outStride + r0] = mins == Mins.NONE ? sums[j] : sums[j] - sums[8 + j];
+            out[ts[j] * outStride + r1] = mins == Mins.NONE ? sums[4 + j] : sums[4 + j] - sums[12 + j];
+        }
     }
 
     @Override

@@ -1,0 +1,785 @@
+/*
+ * herd's native weight kernels, called from Java through the FFM API (dev.herd.engine.tensor.types.NativeKernel),
+ * one exported function per weight type: herd_<type>_<isa>. Compiled once per instruction set (build.sh:
+ * HERD_ISA = avx2, or avx512, which uses VNNI's vpdpwssd and more registers for larger tiles).
+ *
+ * Each computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and vectors
+ * [0, count), and returns 0 (or 1 when it could not allocate its scratch rows). The float operations are
+ * exactly the Java kernels', in the same order (see docs/kernels.md): integer block sums are exact, so any
+ * grouping gives the same integers; what must match is the float work after them. Activations are
+ * EncodedActivations' buffers: int16 quants, float block scales, Q8_1 block sums or Q8_K int16 16-value
+ * sums, or floats.
+ *
+ * Batches are tiled (TILE_ROWS rows x TILE_VECS vectors per step), each weight block loaded and decoded
+ * once per tile; every output element still has its own accumulator and the single-vector sequence of
+ * operations.
+ */
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+#define EXPORT(name) __attribute__((visibility("default"))) int32_t CAT(name, HERD_ISA)
+#define INLINE static inline __attribute__((always_inline))
+
+#if defined(__AVX512VNNI__)
+#define TILE_ROWS 4
+#define TILE_VECS 4
+INLINE __m256i dot_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+#else
+#define TILE_ROWS 2
+#define TILE_VECS 2
+INLINE __m256i dot_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+#endif
+
+/* Rows decoded (or read) together while a batch's activations stream past them: 16 rows stay in L2. */
+#define ROW_BLOCK 16
+
+INLINE float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+INLINE __m256i load16(const int16_t *p) { return _mm256_loadu_si256((const __m256i *) p); }
+
+/* Java's Simd256.sum: lanes i and i+4 added, then (s0 + s2) + (s1 + s3). */
+INLINE float sum_lanes(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+/* Exact sum of eight int lanes. */
+INLINE int32_t sum_ints(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* ------------------------------------------------------- 32-value blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) ------------------------------------------------------- */
+
+/*
+ * Int lane i of a block: products of values 2i, 2i+1, 16+2i, 17+2i (Java's pair sums of the two
+ * 16-value halves); then acc = fma(float(lanes), d_w * d_x, acc); the types with a minimum add
+ * m_w * s_x per block into a separate float sum (not fused, as the Java kernels), added at the end.
+ */
+enum { B_Q8_0, B_Q4_0, B_Q4_1, B_Q5_0, B_Q5_1 };
+
+/* Lane j: 16 where bit j of bits is set (the fifth bit of value j). */
+INLINE __m256i fifth_bits(uint32_t bits) {
+    const __m256i lane_bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, (short) 32768);
+    __m256i set = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short) bits), lane_bit), lane_bit);
+    return _mm256_and_si256(set, _mm256_set1_epi16(16));
+}
+
+/* Block b of a row as int16 values 0-15 (lo) and 16-31 (hi), its scale and minimum. */
+INLINE void block32(int kind, const uint8_t *row, int b, __m256i *lo, __m256i *hi, float *d, float *m) {
+    const __m256i low4 = _mm256_set1_epi16(0x0F);
+    if (kind == B_Q8_0) {
+        const uint8_t *blk = row + 34 * (int64_t) b;
+        *lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 2)));
+        *hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (blk + 18)));
+        *d = f16(blk);
+        *m = 0.0f;
+    } else if (kind == B_Q4_0 || kind == B_Q4_1) {
+        const uint8_t *blk = row + (kind == B_Q4_0 ? 18 : 20) * (int64_t) b;
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + (kind == B_Q4_0 ? 2 : 4))));
+        *lo = _mm256_and_si256(v, low4);
+        *hi = _mm256_srli_epi16(v, 4);
+        if (kind == B_Q4_0) {
+            *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(8));
+            *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(8));
+        }
+        *d = f16(blk);
+        *m = kind == B_Q4_1 ? f16(blk + 2) : 0.0f;
+    } else {
+        const uint8_t *blk = row + (kind == B_Q5_0 ? 22 : 24) * (int64_t) b;
+        int off = kind == B_Q5_0 ? 2 : 4;
+        uint32_t qh;
+        memcpy(&qh, blk + off, 4);
+        __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + off + 4)));
+        *lo = _mm256_or_si256(_mm256_and_si256(v, low4), fifth_bits(qh & 0xFFFF));
+        *hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), fifth_bits(qh >> 16));
+        if (kind == B_Q5_0) {
+            *lo = _mm256_sub_epi16(*lo, _mm256_set1_epi16(16));
+            *hi = _mm256_sub_epi16(*hi, _mm256_set1_epi16(16));
+        }
+        *d = f16(blk);
+        *m = kind == B_Q5_1 ? f16(blk + 2) : 0.0f;
+    }
+}
+
+INLINE void block_tile(int kind, const uint8_t *w, int64_t rowBytes, int r0, int R, const int16_t *xq, const float *xd, const float *xs,
+                       int n, int t0, int V, float *out, int outStride) {
+    int nb = n / 32, hasMins = kind == B_Q4_1 || kind == B_Q5_1;
+    __m256 acc[TILE_ROWS][TILE_VECS];
+    float minSum[TILE_ROWS][TILE_VECS];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) {
+            acc[i][j] = _mm256_setzero_ps();
+            minSum[i][j] = 0.0f;
+        }
+    for (int b = 0; b < nb; b++) {
+        __m256i lo[TILE_ROWS], hi[TILE_ROWS];
+        float dw[TILE_ROWS], mw[TILE_ROWS];
+        for (int i = 0; i < R; i++) block32(kind, w + (int64_t) (r0 + i) * rowBytes, b, &lo[i], &hi[i], &dw[i], &mw[i]);
+        for (int j = 0; j < V; j++) {
+            const int16_t *x = xq + (int64_t) (t0 + j) * n + 32 * b;
+            __m256i x0 = load16(x), x1 = load16(x + 16);
+            float dx = xd[(int64_t) (t0 + j) * nb + b];
+            for (int i = 0; i < R; i++) {
+                __m256i p = dot_acc(_mm256_madd_epi16(lo[i], x0), hi[i], x1);
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[i] * dx), acc[i][j]);
+                if (hasMins) minSum[i][j] += mw[i] * xs[(int64_t) (t0 + j) * nb + b];
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) {
+            float sum = sum_lanes(acc[i][j]);
+            out[(int64_t) (t0 + j) * outStride + r0 + i] = hasMins ? sum + minSum[i][j] : sum;
+        }
+}
+
+INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd,
+                         const float *xs, int n, int count, float *out, int outStride) {
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = rb;
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS) block_tile(kind, w, rowBytes, r, TILE_ROWS, xq, xd, xs, n, t, TILE_VECS, out, outStride);
+            for (; r < re; r++) block_tile(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, TILE_VECS, out, outStride);
+        }
+        /* single vectors one row at a time: interleaved row streams halve the bandwidth */
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) block_tile(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, 1, out, outStride);
+    }
+}
+
+#define BLOCK_EXPORT(name, kind)                                                                                                   \
+    EXPORT(name)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,         \
+                 const float *xs, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {                                      \
+        (void) x8;                                                                                                                 \
+        block_matmul(kind, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);                                 \
+        return 0;                                                                                                                  \
+    }
+
+BLOCK_EXPORT(herd_q8_0, B_Q8_0)
+BLOCK_EXPORT(herd_q4_0, B_Q4_0)
+BLOCK_EXPORT(herd_q4_1, B_Q4_1)
+BLOCK_EXPORT(herd_q5_0, B_Q5_0)
+BLOCK_EXPORT(herd_q5_1, B_Q5_1)
+
+/* ------------------------------------------------------------- K-quants ------------------------------------------------------------- */
+
+/*
+ * A K-quant super-block (256 values) is first decoded to int16 quant * sub-block scale (|value| <= 4096, so
+ * the products with activation quants fit vpmaddwd exactly), plus d, dmin and the eight 6-bit minimums;
+ * the dot is then Σ (quant * scale) * x, exact, and
+ * sum = fma(d_x * d, dot, sum), minSum = fma(d_x * dmin, Σ min * bsum, minSum), result sum - minSum.
+ */
+typedef struct {
+    float d, dmin;
+    /* MINS_PER_32: eight 6-bit minimums; MINS_PER_16: sixteen 4-bit ones */
+    uint8_t mins[16];
+} kblock;
+
+enum { MINS_NONE, MINS_PER_32, MINS_PER_16 };
+
+INLINE void q4_k_scales(const uint8_t *blk, uint8_t *sc, uint8_t *mn) {
+    uint64_t lo;
+    uint32_t hi;
+    memcpy(&lo, blk + 4, 8);
+    memcpy(&hi, blk + 12, 4);
+    uint32_t first = (uint32_t) lo, second = (uint32_t) (lo >> 32);
+    uint64_t scales = (uint64_t) (first & 0x3F3F3F3Fu) | ((uint64_t) ((hi & 0x0F0F0F0Fu) | (((first >> 6) & 0x03030303u) << 4)) << 32);
+    uint64_t mins = (uint64_t) (second & 0x3F3F3F3Fu) | ((uint64_t) (((hi >> 4) & 0x0F0F0F0Fu) | (((second >> 6) & 0x03030303u) << 4)) << 32);
+    memcpy(sc, &scales, 8);
+    memcpy(mn, &mins, 8);
+}
+
+INLINE void q4_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi16(0x0F);
+    for (int g = 0; g < 4; g++) {
+        __m256i s1 = _mm256_set1_epi16(sc[2 * g]), s2 = _mm256_set1_epi16(sc[2 * g + 1]);
+        for (int k = 0; k < 32; k += 16) {
+            __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + 32 * g + k)));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + k), _mm256_mullo_epi16(_mm256_and_si256(v, low4), s1));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + 32 + k), _mm256_mullo_epi16(_mm256_srli_epi16(v, 4), s2));
+        }
+    }
+}
+
+INLINE void q6_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    const int8_t *sc = (const int8_t *) (blk + 192);
+    kb->d = f16(blk + 208);
+    const __m256i low4 = _mm256_set1_epi16(0x0F), two = _mm256_set1_epi16(0x03), offset = _mm256_set1_epi16(32);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
+        for (int k = 0; k < 32; k += 16) {
+            __m256i l0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (ql + k)));
+            __m256i l1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (ql + 32 + k)));
+            __m256i h = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (qh + k)));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+            q[2] = _mm256_or_si256(_mm256_srli_epi16(l0, 4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+            q[3] = _mm256_or_si256(_mm256_srli_epi16(l1, 4), _mm256_slli_epi16(_mm256_srli_epi16(h, 6), 4));
+            for (int c = 0; c < 4; c++) {
+                int v = 128 * half + 32 * c + k;
+                __m256i s = _mm256_set1_epi16(sc[v / 16]);
+                _mm256_storeu_si256((__m256i *) (dst + v), _mm256_mullo_epi16(_mm256_sub_epi16(q[c], offset), s));
+            }
+        }
+    }
+}
+
+/*
+ * Σ scale * q * x over one Q4_K super-block against the int8 activation quants (the single-vector
+ * path): vpmaddubsw multiplies the unsigned nibbles by the signed quants into exact int16 pair sums
+ * (|pair| <= 2 * 15 * 127), vpmaddwd by the sub-block scale into int32.
+ */
+INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int g = 0; g < 4; g++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
+        __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
+        __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
+    }
+    return sum_ints(_mm256_add_epi32(acc0, acc1));
+}
+
+/*
+ * Σ scale * (q - 32) * x over one Q6_K super-block against the int8 activation quants:
+ * Σ scale * q * x with q unsigned (0..63, so vpmaddubsw's pair sums are exact), minus
+ * 32 * Σ scale * (sum of the 16 quants it covers).
+ */
+INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    const int8_t *sc = (const int8_t *) (blk + 192);
+    kb->d = f16(blk + 208);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
+        __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+        __m256i h = _mm256_loadu_si256((const __m256i *) qh);
+        __m256i q[4];
+        q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+        q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+        for (int c = 0; c < 4; c++) {
+            int v = 128 * half + 32 * c;
+            __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *) (x8 + v)));
+            /* the low 128 bits hold values v..v+15 (scale v/16), the high ones v+16..v+31 */
+            __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[v / 16 + 1]), _mm_set1_epi16(sc[v / 16]));
+            if (c & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
+            else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
+        }
+    }
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+    int32_t correction = sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
+    return sum_ints(_mm256_add_epi32(acc0, acc1)) - 32 * correction;
+}
+
+INLINE void q5_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi16(0x0F), fifth = _mm256_set1_epi16(0x10);
+    for (int k = 0; k < 32; k += 16) {
+        __m256i h = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + k)));
+        for (int g = 0; g < 4; g++) {
+            __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 48 + 32 * g + k)));
+            /* bit 2g of the high-bit byte is value 64g+l's fifth bit, bit 2g+1 that of value 64g+32+l */
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(v, low4), _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, 2 * g), 4), fifth));
+            __m256i hi = _mm256_or_si256(_mm256_srli_epi16(v, 4), _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(h, 2 * g + 1), 4), fifth));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + k), _mm256_mullo_epi16(lo, _mm256_set1_epi16(sc[2 * g])));
+            _mm256_storeu_si256((__m256i *) (dst + 64 * g + 32 + k), _mm256_mullo_epi16(hi, _mm256_set1_epi16(sc[2 * g + 1])));
+        }
+    }
+}
+
+/* Q3_K's sixteen scales (stored + 32), unpacked as ggml does, minus 32. */
+INLINE void q3_k_scales(const uint8_t *blk, int8_t *out) {
+    uint32_t a0, a1, a2;
+    memcpy(&a0, blk + 96, 4);
+    memcpy(&a1, blk + 100, 4);
+    memcpy(&a2, blk + 104, 4);
+    uint32_t s[4];
+    s[0] = (a0 & 0x0F0F0F0Fu) | ((a2 & 0x03030303u) << 4);
+    s[1] = (a1 & 0x0F0F0F0Fu) | (((a2 >> 2) & 0x03030303u) << 4);
+    s[2] = ((a0 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 4) & 0x03030303u) << 4);
+    s[3] = ((a1 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 6) & 0x03030303u) << 4);
+    for (int i = 0; i < 16; i++) out[i] = (int8_t) ((int) ((s[i / 4] >> (8 * (i % 4))) & 0xFF) - 32);
+}
+
+INLINE void q3_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    int8_t sc[16];
+    q3_k_scales(blk, sc);
+    kb->d = f16(blk + 108);
+    const __m256i three = _mm256_set1_epi16(3), four = _mm256_set1_epi16(4);
+    for (int k = 0; k < 32; k += 16) {
+        __m256i hm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + k)));
+        for (int half = 0; half < 2; half++) {
+            __m256i low = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 32 + 32 * half + k)));
+            for (int j = 0; j < 4; j++) {
+                int v = 128 * half + 32 * j + k;
+                /* low bits, minus 4 where the high bit (4·half + j of the mask) is clear */
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(low, 2 * j), three);
+                __m256i high = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, 4 * half + j), 2), four);
+                q = _mm256_sub_epi16(_mm256_or_si256(q, high), four);
+                _mm256_storeu_si256((__m256i *) (dst + v), _mm256_mullo_epi16(q, _mm256_set1_epi16(sc[v / 16])));
+            }
+        }
+    }
+}
+
+INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
+    kb->d = f16(blk + 80);
+    kb->dmin = f16(blk + 82);
+    for (int i = 0; i < 16; i++) kb->mins[i] = blk[i] >> 4;
+    const __m256i three = _mm256_set1_epi16(3);
+    for (int half = 0; half < 2; half++) {
+        for (int k = 0; k < 32; k += 16) {
+            __m256i bits = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 16 + 32 * half + k)));
+            for (int j = 0; j < 4; j++) {
+                int v = 128 * half + 32 * j + k;
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), three);
+                _mm256_storeu_si256((__m256i *) (dst + v), _mm256_mullo_epi16(q, _mm256_set1_epi16(blk[v / 16] & 0x0F)));
+            }
+        }
+    }
+}
+
+/* Σ scale * q * x over one Q5_K super-block against the int8 quants: as q4_k_dot, plus the fifth bits (|pair| <= 2 * 31 * 127). */
+INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16));
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int g = 0; g < 4; g++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
+        /* bit 2g of byte l is value 64g+l's fifth bit, bit 2g+1 value 64g+32+l's: moved to bit 4 */
+        __m256i hl = 2 * g <= 4 ? _mm256_slli_epi16(h, 4 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 4);
+        __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(hl, fifth));
+        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(hh, fifth));
+        __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
+        __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
+    }
+    return sum_ints(_mm256_add_epi32(acc0, acc1));
+}
+
+/*
+ * Σ scale * (u - 4) * x over one Q3_K super-block against the int8 quants, u = low bits | 4 * high
+ * bit (0..7): Σ scale * u * x by vpmaddubsw/vpmaddwd, minus 4 * Σ scale * (sum of its 16 quants).
+ */
+INLINE int32_t q3_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    int8_t sc[16];
+    q3_k_scales(blk, sc);
+    kb->d = f16(blk + 108);
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256i hm = _mm256_loadu_si256((const __m256i *) blk);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int half = 0; half < 2; half++) {
+        __m256i low = _mm256_loadu_si256((const __m256i *) (blk + 32 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            int v = 128 * half + 32 * j;
+            __m256i u = _mm256_and_si256(_mm256_srli_epi16(low, 2 * j), three);
+            u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * half + j), one), 2));
+            __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *) (x8 + v)));
+            __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[v / 16 + 1]), _mm_set1_epi16(sc[v / 16]));
+            if (j & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
+            else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
+        }
+    }
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+    return sum_ints(_mm256_add_epi32(acc0, acc1)) - 4 * sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
+}
+
+/* Σ scale * q * x over one Q2_K super-block against the int8 quants (q 0..3, a 4-bit scale per 16 values). */
+INLINE int32_t q2_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
+    kb->d = f16(blk + 80);
+    kb->dmin = f16(blk + 82);
+    for (int i = 0; i < 16; i++) kb->mins[i] = blk[i] >> 4;
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int half = 0; half < 2; half++) {
+        __m256i bits = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            int v = 128 * half + 32 * j;
+            __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), three);
+            __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *) (x8 + v)));
+            __m256i s = _mm256_set_m128i(_mm_set1_epi16(blk[v / 16 + 1] & 0x0F), _mm_set1_epi16(blk[v / 16] & 0x0F));
+            if (j & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
+            else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
+        }
+    }
+    return sum_ints(_mm256_add_epi32(acc0, acc1));
+}
+
+/* A super-block's Σ scale * q * x from the int16 (x) or int8 (x8) activation quants and, for corrections, their 16-value sums. */
+typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb);
+
+/* Σ min_j * (bsum[2j] + bsum[2j+1]) over eight 32-value sub-blocks, or Σ min_i * bsum[i] over sixteen 16-value groups. */
+INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums, int kind) {
+    if (kind == MINS_PER_16) {
+        return sum_ints(_mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) mins)), load16(bsums)));
+    }
+    uint64_t packed;
+    memcpy(&packed, mins, 8);
+    __m256i m = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
+    return sum_ints(_mm256_mullo_epi32(m, _mm256_madd_epi16(load16(bsums), _mm256_set1_epi16(1))));
+}
+
+/* Each thread's decoded rows (ROW_BLOCK rows): grown on demand, freed when the thread ends. */
+typedef struct {
+    int16_t *rows;
+    kblock *blocks;
+    int64_t capacity;
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void free_scratch(void *p) {
+    scratch *s = p;
+    free(s->rows);
+    free(s->blocks);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
+
+/* This thread's scratch, large enough for ROW_BLOCK decoded rows of n values; NULL if out of memory. */
+static scratch *scratch_for(int n) {
+    pthread_once(&scratch_once, make_scratch_key);
+    scratch *s = pthread_getspecific(scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    int64_t values = (int64_t) ROW_BLOCK * n;
+    if (values > s->capacity) {
+        free(s->rows);
+        free(s->blocks);
+        s->rows = aligned_alloc(64, (size_t) values * 2);
+        s->blocks = malloc((size_t) (values / 256) * sizeof(kblock));
+        s->capacity = s->rows != NULL && s->blocks != NULL ? values : 0;
+        if (s->capacity == 0) return NULL;
+    }
+    return s;
+}
+
+/* The exact sums of four int vectors, as the four lanes of the result. */
+INLINE __m128i sum4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+/*
+ * R decoded rows (n values each, from row r of the decoded block) times V <= 4 vectors. Each
+ * super-block's float work runs on four lanes at once, lane j for vector j: lane by lane the same
+ * multiplications, conversions and FMAs as the scalar code, so the same bits.
+ */
+INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int n, const int16_t *xq, const float *xd, const int16_t *bsums,
+                   int t0, int V, int hasMins, float *out, int outStride, int outRow) {
+    int nb = n / 256;
+    __m128 sum[TILE_ROWS], minSum[TILE_ROWS];
+    for (int i = 0; i < R; i++) sum[i] = minSum[i] = _mm_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i acc[TILE_ROWS][4];
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm256_setzero_si256();
+        for (int v = 0; v < 256; v += 32) {
+            __m256i w0[TILE_ROWS], w1[TILE_ROWS];
+            for (int i = 0; i < R; i++) {
+                const int16_t *wr = rows + (int64_t) (r + i) * n + 256 * b + v;
+                w0[i] = load16(wr);
+                w1[i] = load16(wr + 16);
+            }
+            for (int j = 0; j < V; j++) {
+                const int16_t *x = xq + (int64_t) (t0 + j) * n + 256 * b + v;
+                __m256i x0 = load16(x), x1 = load16(x + 16);
+                for (int i = 0; i < R; i++) acc[i][j] = dot_acc(dot_acc(acc[i][j], w0[i], x0), w1[i], x1);
+            }
+        }
+        float dxs[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        __m256i pairSums[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int j = 0; j < V; j++) {
+            dxs[j] = xd[(int64_t) (t0 + j) * nb + b];
+            /* the sixteen 16-value sums, or for minimums per 32 values the eight pair sums */
+            if (hasMins == MINS_PER_16) pairSums[j] = load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16);
+            if (hasMins == MINS_PER_32) pairSums[j] = _mm256_madd_epi16(load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16), _mm256_set1_epi16(1));
+        }
+        __m128 dx = _mm_loadu_ps(dxs);
+        for (int i = 0; i < R; i++) {
+            const kblock *kb = &blocks[(int64_t) (r + i) * nb + b];
+            __m128 dots = _mm_cvtepi32_ps(sum4_ints(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+            sum[i] = _mm_fmadd_ps(_mm_mul_ps(dx, _mm_set1_ps(kb->d)), dots, sum[i]);
+            if (hasMins) {
+                __m128i minDots;
+                if (hasMins == MINS_PER_16) {
+                    __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) kb->mins));
+                    minDots = sum4_ints(_mm256_madd_epi16(mins, pairSums[0]), _mm256_madd_epi16(mins, pairSums[1]),
+                                        _mm256_madd_epi16(mins, pairSums[2]), _mm256_madd_epi16(mins, pairSums[3]));
+                } else {
+                    uint64_t packed;
+                    memcpy(&packed, kb->mins, 8);
+                    __m256i mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
+                    minDots = sum4_ints(_mm256_mullo_epi32(mins, pairSums[0]), _mm256_mullo_epi32(mins, pairSums[1]),
+                                        _mm256_mullo_epi32(mins, pairSums[2]), _mm256_mullo_epi32(mins, pairSums[3]));
+                }
+                minSum[i] = _mm_fmadd_ps(_mm_mul_ps(dx, _mm_set1_ps(kb->dmin)), _mm_cvtepi32_ps(minDots), minSum[i]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++) {
+        float lanes[4];
+        _mm_storeu_ps(lanes, hasMins ? _mm_sub_ps(sum[i], minSum[i]) : sum[i]);
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + outRow + i] = lanes[j];
+    }
+}
+
+typedef void (*k_decoder)(const uint8_t *blk, int16_t *dst, kblock *kb);
+
+/*
+ * Fewer vectors than a tile (token generation): one row at a time, each super-block decoded into a
+ * buffer that stays in L1 and multiplied at once. (Several rows at a time measured 2x slower here:
+ * interleaved row streams defeat the prefetcher.)
+ */
+INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
+                   const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_dotter dot) {
+    int nb = n / 256;
+    for (int r = rowStart; r < rowEnd; r++) {
+        const uint8_t *row = w + (int64_t) r * rowBytes;
+        for (int t = 0; t < count; t++) {
+            float sum = 0.0f, minSum = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                kblock kb;
+                int32_t d = dot(row + (int64_t) b * blockBytes, xq + (int64_t) t * n + 256 * b, x8 + (int64_t) t * n + 256 * b,
+                                bsums + ((int64_t) t * nb + b) * 16, &kb);
+                float dx = xd[(int64_t) t * nb + b];
+                sum = __builtin_fmaf(dx * kb.d, (float) d, sum);
+                if (hasMins) minSum = __builtin_fmaf(dx * kb.dmin, (float) min_dot(kb.mins, bsums + ((int64_t) t * nb + b) * 16, hasMins), minSum);
+            }
+            out[(int64_t) t * outStride + r] = hasMins ? sum - minSum : sum;
+        }
+    }
+}
+
+INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
+                     const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode,
+                     k_dotter dot) {
+    if (count < TILE_VECS) {
+        k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
+        return 0;
+    }
+    scratch *s = scratch_for(n);
+    if (s == NULL) return 1;
+    int16_t *decoded_rows = s->rows;
+    kblock *decoded_blocks = s->blocks;
+    int nb = n / 256;
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int rows = rb + ROW_BLOCK < rowEnd ? ROW_BLOCK : rowEnd - rb;
+        for (int i = 0; i < rows; i++) {
+            const uint8_t *row = w + (int64_t) (rb + i) * rowBytes;
+            for (int b = 0; b < nb; b++) decode(row + (int64_t) b * blockBytes, decoded_rows + (int64_t) i * n + 256 * b, &decoded_blocks[i * nb + b]);
+        }
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = 0;
+            for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
+                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+        }
+        for (; t < count; t++) {
+            int r = 0;
+            for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
+                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+        }
+    }
+    return 0;
+}
+
+EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot);
+}
+
+EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot);
+}
+
+/* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
+
+/*
+ * Float weights against float activations, as FloatRowKernel: two FMA chains of eight lanes over 16
+ * values at a time, the chains added lane by lane and summed by the butterfly, then the leftover
+ * values one FMA each.
+ */
+enum { W_F32, W_F16, W_BF16 };
+
+INLINE __m256 weights8(int kind, const uint8_t *p) {
+    if (kind == W_F32) return _mm256_loadu_ps((const float *) p);
+    __m128i h = _mm_loadu_si128((const __m128i *) p);
+    if (kind == W_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+INLINE float weight1(int kind, const uint8_t *p) {
+    if (kind == W_F32) {
+        float f;
+        memcpy(&f, p, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, p, 2);
+    if (kind == W_F16) return _cvtsh_ss(h);
+    uint32_t bits = (uint32_t) h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+#if defined(__AVX512VNNI__)
+#define FLOAT_ROWS 2
+#define FLOAT_VECS 4
+#else
+#define FLOAT_ROWS 1
+#define FLOAT_VECS 2
+#endif
+
+INLINE void float_tile(int kind, int size, const uint8_t *w, int64_t rowBytes, int r0, int R, const float *x, int n, int t0, int V,
+                       float *out, int outStride) {
+    __m256 acc0[FLOAT_ROWS][FLOAT_VECS], acc1[FLOAT_ROWS][FLOAT_VECS];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) acc0[i][j] = acc1[i][j] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m256 w0[FLOAT_ROWS], w1[FLOAT_ROWS];
+        for (int i = 0; i < R; i++) {
+            const uint8_t *p = w + (int64_t) (r0 + i) * rowBytes + (int64_t) k * size;
+            w0[i] = weights8(kind, p);
+            w1[i] = weights8(kind, p + 8 * size);
+        }
+        for (int j = 0; j < V; j++) {
+            const float *xv = x + (int64_t) (t0 + j) * n + k;
+            __m256 x0 = _mm256_loadu_ps(xv), x1 = _mm256_loadu_ps(xv + 8);
+            for (int i = 0; i < R; i++) {
+                acc0[i][j] = _mm256_fmadd_ps(w0[i], x0, acc0[i][j]);
+                acc1[i][j] = _mm256_fmadd_ps(w1[i], x1, acc1[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++) {
+        const uint8_t *row = w + (int64_t) (r0 + i) * rowBytes;
+        for (int j = 0; j < V; j++) {
+            const float *xv = x + (int64_t) (t0 + j) * n;
+            float sum = sum_lanes(_mm256_add_ps(acc0[i][j], acc1[i][j]));
+            for (int l = k; l < n; l++) sum = __builtin_fmaf(weight1(kind, row + (int64_t) l * size), xv[l], sum);
+            out[(int64_t) (t0 + j) * outStride + r0 + i] = sum;
+        }
+    }
+}
+
+INLINE void float_matmul(int kind, int size, const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const float *x, int n, int count,
+                         float *out, int outStride) {
+    if (count < FLOAT_VECS) {
+        /* one row at a time: interleaved row streams slow the single-vector path down */
+        for (int r = rowStart; r < rowEnd; r++)
+            for (int t = 0; t < count; t++) float_tile(kind, size, w, rowBytes, r, 1, x, n, t, 1, out, outStride);
+        return;
+    }
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        int t = 0;
+        for (; t + FLOAT_VECS <= count; t += FLOAT_VECS) {
+            int r = rb;
+            for (; r + FLOAT_ROWS <= re; r += FLOAT_ROWS) float_tile(kind, size, w, rowBytes, r, FLOAT_ROWS, x, n, t, FLOAT_VECS, out, outStride);
+            for (; r < re; r++) float_tile(kind, size, w, rowBytes, r, 1, x, n, t, FLOAT_VECS, out, outStride);
+        }
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) float_tile(kind, size, w, rowBytes, r, 1, x, n, t, 1, out, outStride);
+    }
+}
+
+EXPORT(herd_f32)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    (void) scales;
+    (void) sums;
+    (void) x8;
+    float_matmul(W_F32, 4, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
+    return 0;
+}
+
+EXPORT(herd_f16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    (void) scales;
+    (void) sums;
+    (void) x8;
+    float_matmul(W_F16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
+    return 0;
+}
+
+EXPORT(herd_bf16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
+                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    (void) scales;
+    (void) sums;
+    (void) x8;
+    float_matmul(W_BF16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
+    return 0;
+}
+
+EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot);
+}
+
+EXPORT(herd_q3_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot);
+}
+
+EXPORT(herd_q2_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
+                  const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot);
+}
