@@ -7,6 +7,7 @@ import dev.herd.engine.GenerationResult;
 import dev.herd.engine.Prompt;
 import dev.herd.engine.SamplingParams;
 import dev.herd.engine.ScoreResult;
+import dev.herd.engine.ScoreRequest;
 import dev.herd.engine.TokenLogprob;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -176,7 +177,7 @@ class ArrowBatchEngineTest {
     void scoreWritesSumsGreedinessAndTokenLogprobs() {
         RecordingEngine engine = new RecordingEngine(null, r -> r.continuation().isEmpty()
                 ? ScoreResult.failed("continuation is empty", 100)
-                : new ScoreResult(-1.25, r.context().equals("greedy"), 2, new float[]{-1f, -0.25f}, 3, null, 4_000_000));
+                : new ScoreResult(-1.25, r.context() instanceof Prompt.Text t && t.text().equals("greedy"), 2, new float[]{-1f, -0.25f}, 3, null, 4_000_000));
         VectorSchemaRoot requests;
         try (ScoreBatchWriter w = new ScoreBatchWriter(allocator)) {
             w.add("greedy", " yes");
@@ -207,5 +208,28 @@ class ArrowBatchEngineTest {
 
     private static String str(VarCharVector v, int i) {
         return v.isNull(i) ? null : new String(v.get(i), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void chatScoringPutsTheImageInTheUserTurnAndScoresAWholeReply() {
+        RecordingEngine engine = new RecordingEngine(null, r -> new ScoreResult(-0.5, true, 2, new float[0], 9, null, 1));
+        VectorSchemaRoot requests;
+        try (ScoreBatchWriter w = new ScoreBatchWriter(allocator)) {
+            w.add("What colour is it?", "red", java.util.List.of(new byte[]{7, 8}));
+            w.add("Plain context", " text");
+            requests = w.finish();
+        }
+        try (requests; VectorSchemaRoot out = new ArrowBatchEngine(engine, allocator)
+                .score(requests, new ScoreBatchOptions(false, ContextOverflowPolicy.ERROR, true)).join()) {
+            assertEquals(2, engine.scores.size());
+            ScoreRequest first = engine.scores.getFirst();
+            assertTrue(first.endOfTurn(), "a chat continuation is the whole reply");
+            Prompt.Chat chat = assertInstanceOf(Prompt.Chat.class, first.context());
+            assertEquals("user", chat.messages().getFirst().role());
+            var parts = chat.messages().getFirst().content();
+            assertArrayEquals(new byte[]{7, 8}, assertInstanceOf(ChatMessage.Content.Image.class, parts.get(0)).encoded());
+            assertEquals("What colour is it?", assertInstanceOf(ChatMessage.Content.Text.class, parts.get(1)).text());
+            assertInstanceOf(Prompt.Chat.class, engine.scores.get(1).context());
+        }
     }
 }
