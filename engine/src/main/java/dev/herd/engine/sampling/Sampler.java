@@ -17,8 +17,16 @@ public final class Sampler {
     private final SamplingParams p;
     private final SplittableRandom random;
     private final TokenHistory history;
-    private float[] work = new float[0];
-    private long[] order = new long[0];
+    /** Vocabulary-sized scratch shared by the samplers of one thread (they run one at a time). */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        float[] work = new float[0];
+        long[] order = new long[0];
+    }
+
+    private float[] work;
+    private long[] order;
 
     public Sampler(SamplingParams params, int[] promptTokens) {
         this.p = params;
@@ -34,7 +42,11 @@ public final class Sampler {
 
     /** The next token for logits {@code [off, off + n)}. Does not {@link #accept} it. */
     public int sample(float[] logits, int off, int n) {
-        if (work.length < n) work = new float[n];
+        Scratch scratch = SCRATCH.get();
+        if (scratch.work.length < n) scratch.work = new float[n];
+        if (scratch.order.length < n) scratch.order = new long[n];
+        work = scratch.work;
+        order = scratch.order;
         float[] l = work;
         System.arraycopy(logits, off, l, 0, n);
         applyPenalties(l, n);
@@ -103,7 +115,6 @@ public final class Sampler {
      * the token id so one primitive sort does it.
      */
     private int sortDescending(float[] l, int n, int k) {
-        if (order.length < n) order = new long[n];
         for (int i = 0; i < n; i++) {
             int bits = Float.floatToIntBits(l[i]);
             int key = bits >= 0 ? bits : bits ^ 0x7fffffff; // monotone in the float value
