@@ -133,15 +133,17 @@ public final class Llama4TextModel implements TextModel {
         });
 
         // Store keys and values before attending: a prefill row sees the earlier rows of its own batch.
+        // Keys are stored transposed within a block ([dim][position]) so scores need no lane reductions.
         int kvDim = c.kvDim();
         for (int t = 0; t < n; t++) {
             SequenceKv seq = b.sequence(t);
             int pos = b.position(t);
             KvCache cache = seq.cache();
             MemorySegment block = cache.block(seq.block(pos / KvCache.BLOCK));
-            long slot = (long) (pos % KvCache.BLOCK) * kvDim * Float.BYTES;
-            MemorySegment.copy(k, t * kvDim, block, ValueLayout.JAVA_FLOAT, cache.keyOffset(l) + slot, kvDim);
-            MemorySegment.copy(v, t * kvDim, block, ValueLayout.JAVA_FLOAT, cache.valueOffset(l) + slot, kvDim);
+            int slot = pos % KvCache.BLOCK;
+            long keys = cache.keyOffset(l) + (long) slot * Float.BYTES;
+            for (int j = 0; j < kvDim; j++) block.set(ValueLayout.JAVA_FLOAT, keys + (long) j * KvCache.BLOCK * Float.BYTES, k[t * kvDim + j]);
+            MemorySegment.copy(v, t * kvDim, block, ValueLayout.JAVA_FLOAT, cache.valueOffset(l) + (long) slot * kvDim * Float.BYTES, kvDim);
         }
 
         int groups = c.kvHeads();
@@ -183,6 +185,7 @@ public final class Llama4TextModel implements TextModel {
     }
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
+    private static final ThreadLocal<float[]> BLOCK_SCORES = ThreadLocal.withInitial(() -> new float[KvCache.BLOCK]);
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     /** The query heads of kv-head {@code group} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
@@ -196,6 +199,7 @@ public final class Llama4TextModel implements TextModel {
             scores = new float[Integer.highestOneBit(count) * 2];
             SCORES.set(scores);
         }
+        float[] blockScores = BLOCK_SCORES.get();
         SequenceKv seq = b.sequence(t);
         KvCache cache = seq.cache();
         int headsPerGroup = c.heads() / c.kvHeads();
@@ -209,13 +213,15 @@ public final class Llama4TextModel implements TextModel {
             for (int p = start; p <= pos; ) {
                 int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
                 MemorySegment keys = cache.block(seq.block(p / KvCache.BLOCK));
-                long base = cache.keyOffset(l) + (long) group * hd * Float.BYTES;
-                for (; p <= blockEnd; p++, i++) {
-                    long kOff = base + (long) (p % KvCache.BLOCK) * kvDim * Float.BYTES;
-                    float s = (vector ? dotVector(q, qOff, keys, kOff, hd) : dotScalar(q, qOff, keys, kOff, hd)) * scale;
-                    scores[i] = s;
+                long base = cache.keyOffset(l) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
+                int first = p % KvCache.BLOCK, n = blockEnd - p + 1;
+                blockScores(q, qOff, keys, base, hd, scale, blockScores);
+                for (int j = 0; j < n; j++) {
+                    float s = blockScores[first + j];
+                    scores[i++] = s;
                     if (s > max) max = s;
                 }
+                p = blockEnd + 1;
             }
             double sum = 0;
             for (int j = 0; j < count; j++) {
@@ -244,18 +250,29 @@ public final class Llama4TextModel implements TextModel {
         }
     }
 
-    private static float dotScalar(float[] a, int aOff, MemorySegment b, long bOff, int n) {
-        float dot = 0f;
-        for (int j = 0; j < n; j++) dot = Math.fma(a[aOff + j], b.get(ValueLayout.JAVA_FLOAT, bOff + j * 4L), dot);
-        return dot;
-    }
-
-    private static float dotVector(float[] a, int aOff, MemorySegment b, long bOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int j = 0; j < n; j += F.length()) {
-            acc = FloatVector.fromArray(F, a, aOff + j).fma(FloatVector.fromMemorySegment(F, b, bOff + j * 4L, ByteOrder.nativeOrder()), acc);
+    /**
+     * {@code out[p] = scale * Σ_d q[d] · K[d][p]} for the 16 positions of a block whose keys are
+     * stored transposed: one FMA per dimension for a whole vector of positions, each position's sum
+     * taken in dimension order (no lane reductions, so the bits never depend on the JIT).
+     */
+    private static void blockScores(float[] q, int qOff, MemorySegment keys, long base, int hd, float scale, float[] out) {
+        int lanes = F.length();
+        for (int p0 = 0; p0 < KvCache.BLOCK; p0 += lanes) {
+            if (p0 + lanes > KvCache.BLOCK) {
+                for (int p = p0; p < KvCache.BLOCK; p++) {
+                    float dot = 0f;
+                    for (int d = 0; d < hd; d++) dot = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), dot);
+                    out[p] = dot * scale;
+                }
+                break;
+            }
+            FloatVector acc = FloatVector.zero(F);
+            for (int d = 0; d < hd; d++) {
+                acc = FloatVector.fromMemorySegment(F, keys, base + ((long) d * KvCache.BLOCK + p0) * 4, ByteOrder.nativeOrder())
+                        .fma(FloatVector.broadcast(F, q[qOff + d]), acc);
+            }
+            acc.mul(scale).intoArray(out, p0);
         }
-        return VectorMath.sumLanes(acc);
     }
 
     private static void axpyVector(float w, MemorySegment x, long xOff, float[] y, int yOff, int n) {
