@@ -56,16 +56,25 @@ public final class ComputePool implements AutoCloseable {
 
     public int threads() { return threads; }
 
+    /** How long an idle worker spins before parking: loops of a step come microseconds apart, a wake-up costs more. */
+    private static final long SPIN_NANOS = 200_000;
+
     private void workerLoop() {
         Job seen = null;
+        long idleSince = System.nanoTime();
         while (!closed) {
             Job j = job;
             if (j != null && j != seen) {
                 seen = j;
                 j.work();
+                idleSince = System.nanoTime();
                 continue;
             }
-            LockSupport.park(this);
+            if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.park(this);
+            }
         }
     }
 
