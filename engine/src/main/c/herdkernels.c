@@ -61,6 +61,50 @@ INLINE int32_t sum_ints(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+/* ------------------------------------------------------------- scratch ------------------------------------------------------------- */
+
+/*
+ * Each thread's working buffers (decoded rows, repacked activations), one per slot: grown on demand,
+ * 64-byte aligned, freed when the thread ends.
+ */
+enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_WSCALES, SLOTS };
+
+typedef struct {
+    void *buf[SLOTS];
+    size_t capacity[SLOTS];
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void free_scratch(void *p) {
+    scratch *s = p;
+    for (int i = 0; i < SLOTS; i++) free(s->buf[i]);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
+
+/* This thread's buffer in slot, at least bytes long; NULL if out of memory. */
+static void *scratch_buffer(int slot, size_t bytes) {
+    pthread_once(&scratch_once, make_scratch_key);
+    scratch *s = pthread_getspecific(scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (bytes > s->capacity[slot]) {
+        free(s->buf[slot]);
+        size_t rounded = (bytes + 63) / 64 * 64;
+        s->buf[slot] = aligned_alloc(64, rounded);
+        s->capacity[slot] = s->buf[slot] != NULL ? rounded : 0;
+    }
+    return s->buf[slot];
+}
+
 /* ------------------------------------------------------- 32-value blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) ------------------------------------------------------- */
 
 /*
@@ -162,15 +206,118 @@ INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowSt
     }
 }
 
+#if defined(__AVX512VNNI__)
+/*
+ * Q8_0 batches with VNNI's vpdpbusd (32 byte products per instruction, where vpmaddwd/vpdpwssd take 16
+ * int16 ones). It multiplies unsigned by signed bytes, so the weights are flipped to w + 128 and each
+ * int lane starts from -128 * (sum of its four activation quants), which leaves exactly sum(w * x).
+ * The activation quants are repacked so that int lane i holds values 2i, 2i+1, 16+2i, 17+2i, and the
+ * weights are shuffled to match: the same int lanes as block_tile, hence the same floats after them.
+ */
+#define Q8_CHUNK 32
+
+/* The activations of vector t, block b, as bytes in lane order, and each lane's starting value. */
+INLINE void q8_repack(const int16_t *xq, int n, int count, int8_t *x8, __m256i *fix) {
+    const __m256i bias = _mm256_set1_epi8((char) 0x80);
+    int nb = n / 32;
+    for (int64_t k = 0; k < (int64_t) count * nb; k++) {
+        __m256i lo = load16(xq + 32 * k), hi = load16(xq + 32 * k + 16);
+        /* per 128-bit half: (0,1,16,17),(2,3,18,19) ... then packed to bytes in lane order */
+        __m256i bytes = _mm256_packs_epi16(_mm256_unpacklo_epi32(lo, hi), _mm256_unpackhi_epi32(lo, hi));
+        _mm256_store_si256((__m256i *) (x8 + 32 * k), bytes);
+        fix[k] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, bytes));
+    }
+}
+
+/* Block b of a Q8_0 row as unsigned bytes (w + 128) in the repacked lane order. */
+INLINE __m256i q8_weights(const uint8_t *quants) {
+    const __m256i order = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+    __m256i v = _mm256_permute4x64_epi64(_mm256_loadu_si256((const __m256i *) quants), 0xD8);
+    return _mm256_xor_si256(_mm256_shuffle_epi8(v, order), _mm256_set1_epi8((char) 0x80));
+}
+
+/*
+ * Rows r0..r0+R-1 times vectors t0..t0+V-1. The scale products d_w * d_x are formed a chunk of blocks
+ * ahead, eight blocks per multiply, and read back as broadcast operands: broadcasting them from
+ * registers, or from just-written memory, measured a third slower.
+ */
+INLINE void q8_vnni_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const float *wscales, const int8_t *x8, const __m256i *fix,
+                         const float *xd, int n, int t0, int V, float *out, int outStride) {
+    int nb = n / 32;
+    __m256 acc[TILE_ROWS][TILE_VECS];
+    float prod[TILE_ROWS][TILE_VECS][Q8_CHUNK] __attribute__((aligned(64)));
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int c0 = 0; c0 < nb; c0 += Q8_CHUNK) {
+        int ce = c0 + Q8_CHUNK < nb ? c0 + Q8_CHUNK : nb;
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < V; j++) {
+                const float *dw = wscales + (int64_t) i * nb, *dx = xd + (int64_t) (t0 + j) * nb;
+                int b = c0;
+                for (; b + 8 <= ce; b += 8) _mm256_store_ps(&prod[i][j][b - c0], _mm256_mul_ps(_mm256_loadu_ps(dw + b), _mm256_loadu_ps(dx + b)));
+                for (; b < ce; b++) prod[i][j][b - c0] = dw[b] * dx[b];
+            }
+        for (int b = c0; b < ce; b++) {
+            __m256i wq[TILE_ROWS];
+            for (int i = 0; i < R; i++) wq[i] = q8_weights(w + (int64_t) (r0 + i) * rowBytes + 34 * (int64_t) b + 2);
+            for (int j = 0; j < V; j++) {
+                __m256i x = _mm256_load_si256((const __m256i *) (x8 + (int64_t) (t0 + j) * n + 32 * b));
+                __m256i start = _mm256_load_si256(fix + (int64_t) (t0 + j) * nb + b);
+                for (int i = 0; i < R; i++) {
+                    __m256i p = _mm256_dpbusd_epi32(start, wq[i], x);
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&prod[i][j][b - c0]), acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
+}
+
+/* Batches of at least TILE_VECS vectors; 1 when out of memory. */
+static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, int n, int count,
+                              float *out, int outStride) {
+    int nb = n / 32;
+    int8_t *x8 = scratch_buffer(SLOT_X8, (size_t) count * n);
+    __m256i *fix = scratch_buffer(SLOT_XFIX, (size_t) count * nb * sizeof(__m256i));
+    float *wscales = scratch_buffer(SLOT_WSCALES, (size_t) ROW_BLOCK * nb * sizeof(float));
+    if (x8 == NULL || fix == NULL || wscales == NULL) return 1;
+    q8_repack(xq, n, count, x8, fix);
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        for (int r = rb; r < re; r++)
+            for (int b = 0; b < nb; b++) wscales[(int64_t) (r - rb) * nb + b] = f16(w + (int64_t) r * rowBytes + 34 * (int64_t) b);
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = rb;
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS)
+                q8_vnni_tile(w, rowBytes, r, TILE_ROWS, wscales + (int64_t) (r - rb) * nb, x8, fix, xd, n, t, TILE_VECS, out, outStride);
+            for (; r < re; r++) q8_vnni_tile(w, rowBytes, r, 1, wscales + (int64_t) (r - rb) * nb, x8, fix, xd, n, t, TILE_VECS, out, outStride);
+        }
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) q8_vnni_tile(w, rowBytes, r, 1, wscales + (int64_t) (r - rb) * nb, x8, fix, xd, n, t, 1, out, outStride);
+    }
+    return 0;
+}
+#endif
+
 #define BLOCK_EXPORT(name, kind)                                                                                                   \
     EXPORT(name)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,         \
-                 const float *xs, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {                                      \
+                 const float *xs, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {                     \
         (void) x8;                                                                                                                 \
         block_matmul(kind, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);                                 \
         return 0;                                                                                                                  \
     }
 
-BLOCK_EXPORT(herd_q8_0, B_Q8_0)
+EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd, const float *xs,
+                  int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    (void) x8;
+#if defined(__AVX512VNNI__)
+    if (count >= TILE_VECS) return q8_vnni_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, n, count, out, outStride);
+#endif
+    block_matmul(B_Q8_0, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);
+    return 0;
+}
 BLOCK_EXPORT(herd_q4_0, B_Q4_0)
 BLOCK_EXPORT(herd_q4_1, B_Q4_1)
 BLOCK_EXPORT(herd_q5_0, B_Q5_0)
@@ -465,48 +612,6 @@ INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums, int kind) {
     return sum_ints(_mm256_mullo_epi32(m, _mm256_madd_epi16(load16(bsums), _mm256_set1_epi16(1))));
 }
 
-/* Each thread's decoded rows (ROW_BLOCK rows): grown on demand, freed when the thread ends. */
-typedef struct {
-    int16_t *rows;
-    kblock *blocks;
-    int64_t capacity;
-} scratch;
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-
-static void free_scratch(void *p) {
-    scratch *s = p;
-    free(s->rows);
-    free(s->blocks);
-    free(s);
-}
-
-static void make_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
-
-/* This thread's scratch, large enough for ROW_BLOCK decoded rows of n values; NULL if out of memory. */
-static scratch *scratch_for(int n) {
-    pthread_once(&scratch_once, make_scratch_key);
-    scratch *s = pthread_getspecific(scratch_key);
-    if (s == NULL) {
-        s = calloc(1, sizeof *s);
-        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
-            free(s);
-            return NULL;
-        }
-    }
-    int64_t values = (int64_t) ROW_BLOCK * n;
-    if (values > s->capacity) {
-        free(s->rows);
-        free(s->blocks);
-        s->rows = aligned_alloc(64, (size_t) values * 2);
-        s->blocks = malloc((size_t) (values / 256) * sizeof(kblock));
-        s->capacity = s->rows != NULL && s->blocks != NULL ? values : 0;
-        if (s->capacity == 0) return NULL;
-    }
-    return s;
-}
-
 /* The exact sums of four int vectors, as the four lanes of the result. */
 INLINE __m128i sum4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
     __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
@@ -611,11 +716,10 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
         k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
         return 0;
     }
-    scratch *s = scratch_for(n);
-    if (s == NULL) return 1;
-    int16_t *decoded_rows = s->rows;
-    kblock *decoded_blocks = s->blocks;
     int nb = n / 256;
+    int16_t *decoded_rows = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n * sizeof(int16_t));
+    kblock *decoded_blocks = scratch_buffer(SLOT_BLOCKS, (size_t) ROW_BLOCK * nb * sizeof(kblock));
+    if (decoded_rows == NULL || decoded_blocks == NULL) return 1;
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
         int rows = rb + ROW_BLOCK < rowEnd ? ROW_BLOCK : rowEnd - rb;
         for (int i = 0; i < rows; i++) {
