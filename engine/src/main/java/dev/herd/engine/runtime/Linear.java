@@ -21,7 +21,10 @@ public final class Linear {
     private static final int MIN_ROWS_PER_TASK = 16;
 
     private final ComputePool pool;
-    private final Map<String, EncodedActivations> buffers = new HashMap<>();
+    private final Map<BufferKey, EncodedActivations> buffers = new HashMap<>();
+
+    /** A call site's buffer: one per slot, encoding and vector length (a record, not a concatenated string: this runs per matmul). */
+    private record BufferKey(String slot, ActivationEncoding encoding, int length) {}
 
     public Linear(ComputePool pool) {
         this.pool = pool;
@@ -35,8 +38,7 @@ public final class Linear {
      */
     public EncodedActivations encode(String slot, Tensor weight, float[] x, int count, int length) {
         ActivationEncoding enc = weight.kernel().activationEncoding();
-        String key = slot + '/' + enc + '/' + length;
-        EncodedActivations buf = buffers.computeIfAbsent(key, k -> new EncodedActivations(enc, length));
+        EncodedActivations buf = buffers.computeIfAbsent(new BufferKey(slot, enc, length), k -> new EncodedActivations(enc, length));
         if (count > 1) {
             buf.prepare(count);
             pool.parallelFor(count, t -> buf.encodeVector(x, t * length, t));

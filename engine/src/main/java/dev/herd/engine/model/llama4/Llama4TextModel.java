@@ -80,7 +80,7 @@ public final class Llama4TextModel implements TextModel {
             addInto(x, out, n * d);
             rmsNormRows(x, h, n, d, layer.ffnNorm());
             if (layer.isMoe()) moe(l, layer, h, n, out, trace);
-            else swiglu("dense", layer.gate(), layer.up(), layer.down(), h, n, out);
+            else swiglu(FfnSlots.DENSE, layer.gate(), layer.up(), layer.down(), h, n, out);
             addInto(x, out, n * d);
         }
         return logits(b, x);
@@ -223,12 +223,9 @@ public final class Llama4TextModel implements TextModel {
                 }
                 p = blockEnd + 1;
             }
+            VectorMath.expShifted(scores, count, max);
             double sum = 0;
-            for (int j = 0; j < count; j++) {
-                float e = VectorMath.exp(scores[j] - max);
-                scores[j] = e;
-                sum += e;
-            }
+            for (int j = 0; j < count; j++) sum += scores[j];
             float inv = (float) (1.0 / sum);
             int oOff = (t * c.heads() + head) * hd;
             Arrays.fill(attn, oOff, oOff + hd, 0f);
@@ -284,19 +281,24 @@ public final class Llama4TextModel implements TextModel {
 
     // ---- feed-forward -----------------------------------------------------------------------
 
-    /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}. */
-    private void swiglu(String slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
-        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
-        float[] g = buffer(slot + "_gate", n * f), u = buffer(slot + "_up", n * f);
-        EncodedActivations xe = linear.encode(slot + "_in", gate, x, n, d);
-        linear.matmul(gate, xe, g);
-        linear.matmul(up, sameOrEncode(xe, slot + "_in_up", up, x, n, d), u);
-        for (int i = 0; i < n * f; i++) g[i] = silu(g[i]) * u[i];
-        linear.apply(slot + "_down", down, g, n, out);
+    /** The buffer names of one kind of feed-forward block (named once: swiglu runs per layer per step). */
+    private record FfnSlots(String gate, String up, String in, String inUp, String down) {
+        static final FfnSlots DENSE = of("dense"), EXPERT = of("expert"), SHARED = of("shared");
+
+        static FfnSlots of(String kind) {
+            return new FfnSlots(kind + "_gate", kind + "_up", kind + "_in", kind + "_in_up", kind + "_down");
+        }
     }
 
-    private static float silu(float x) {
-        return x / (1.0f + VectorMath.exp(-x));
+    /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}. */
+    private void swiglu(FfnSlots slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
+        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
+        float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
+        EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
+        linear.matmul(gate, xe, g);
+        linear.matmul(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u);
+        linear.pool().parallelRanges(n * f, 4096, (s, e) -> VectorMath.siluMul(g, u, s, e));
+        linear.apply(slot.down(), down, g, n, out);
     }
 
     /**
@@ -329,13 +331,13 @@ public final class Llama4TextModel implements TextModel {
                 for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
             }
             float[] y = buffer("expert_out", m * d);
-            swiglu("expert", layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
+            swiglu(FfnSlots.EXPERT, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
             for (int i = 0; i < m; i++) {
                 int[] rs = rows.get(i);
                 System.arraycopy(y, i * d, routed, (rs[0] * k + rs[1]) * d, d);
             }
         }
-        swiglu("shared", layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
+        swiglu(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
         for (int t = 0; t < n; t++) {
             for (int j = 0; j < d; j++) {
                 float sum = routed[(t * k) * d + j];
