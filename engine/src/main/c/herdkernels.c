@@ -67,7 +67,7 @@ INLINE int32_t sum_ints(__m256i v) {
  * Each thread's working buffers (decoded rows, repacked activations), one per slot: grown on demand,
  * 64-byte aligned, freed when the thread ends.
  */
-enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_WSCALES, SLOTS };
+enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_WSCALES, SLOT_KSCALES, SLOT_KFIX, SLOTS };
 
 typedef struct {
     void *buf[SLOTS];
@@ -619,12 +619,93 @@ INLINE __m128i sum4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
 }
 
 /*
+ * A 16-row block decoded for VNNI (AVX-512 builds, Q4_K, Q5_K, Q6_K): the unsigned quants as bytes in
+ * value order, and per 64 values the int16 scales that vpdpwssd applies to the int lanes of two
+ * vpdpbusd (packed to int16: a lane adds four products, at most 4 * 63 * 127 < 2^15). For Q6_K, whose
+ * quants are stored + 32, fix holds -32 * (the sixteen scales), applied to the 16-value activation
+ * sums. The integer per super-block is the int16 path's, so the floats after it are too.
+ */
+typedef struct {
+    uint8_t *quants;
+    int16_t *scales; /* [row][super-block][4][16] */
+    int16_t *fix;    /* [row][super-block][16], or NULL */
+} k_rows8;
+
+typedef void (*k_decoder8)(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb);
+
+/* The int16 scales for the lanes of packs_epi32(d0, d1): a b a b per 128 bits, four lanes each, low half a/b then high half c/d. */
+INLINE void k_scales64(int16_t *dst, int a, int b, int c, int d) {
+    __m128i lo = _mm_unpacklo_epi64(_mm_set1_epi16((short) a), _mm_set1_epi16((short) b));
+    __m128i hi = _mm_unpacklo_epi64(_mm_set1_epi16((short) c), _mm_set1_epi16((short) d));
+    _mm256_storeu_si256((__m256i *) dst, _mm256_set_m128i(hi, lo));
+}
+
+INLINE void q4_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
+    (void) fix;
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (int g = 0; g < 4; g++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
+        _mm256_storeu_si256((__m256i *) (q + 64 * g), _mm256_and_si256(v, low4));
+        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+        /* the two int vectors: values 64g.. (sub-block 2g) and 64g+32.. (2g+1), in both 128-bit halves */
+        k_scales64(scales + 16 * g, sc[2 * g], sc[2 * g + 1], sc[2 * g], sc[2 * g + 1]);
+    }
+}
+
+INLINE void q5_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
+    (void) fix;
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16));
+    for (int g = 0; g < 4; g++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
+        __m256i hl = 2 * g <= 4 ? _mm256_slli_epi16(h, 4 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 4);
+        __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
+        _mm256_storeu_si256((__m256i *) (q + 64 * g), _mm256_or_si256(_mm256_and_si256(v, low4), _mm256_and_si256(hl, fifth)));
+        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32),
+                            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), _mm256_and_si256(hh, fifth)));
+        k_scales64(scales + 16 * g, sc[2 * g], sc[2 * g + 1], sc[2 * g], sc[2 * g + 1]);
+    }
+}
+
+INLINE void q6_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
+    const int8_t *sc = (const int8_t *) (blk + 192);
+    kb->d = f16(blk + 208);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
+        __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+        __m256i hb = _mm256_loadu_si256((const __m256i *) qh);
+        uint8_t *d = q + 128 * half;
+        _mm256_storeu_si256((__m256i *) d, _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)));
+        _mm256_storeu_si256((__m256i *) (d + 32),
+                            _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)));
+        _mm256_storeu_si256((__m256i *) (d + 64), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)));
+        _mm256_storeu_si256((__m256i *) (d + 96), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), two), 4)));
+    }
+    /* 64 values k: 16-value groups 4k..4k+3; d0's low lanes are group 4k, high 4k+1; d1's 4k+2, 4k+3 */
+    for (int k = 0; k < 4; k++) k_scales64(scales + 16 * k, sc[4 * k], sc[4 * k + 2], sc[4 * k + 1], sc[4 * k + 3]);
+    _mm256_storeu_si256((__m256i *) fix, _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc)), _mm256_set1_epi16(-32)));
+}
+
+/*
  * R decoded rows (n values each, from row r of the decoded block) times V <= 4 vectors. Each
  * super-block's float work runs on four lanes at once, lane j for vector j: lane by lane the same
  * multiplications, conversions and FMAs as the scalar code, so the same bits.
  */
-INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int n, const int16_t *xq, const float *xd, const int16_t *bsums,
-                   int t0, int V, int hasMins, float *out, int outStride, int outRow) {
+INLINE void k_tile(const int16_t *rows, const k_rows8 *rows8, const kblock *blocks, int r, int R, int n, const int16_t *xq, const int8_t *x8,
+                   const float *xd, const int16_t *bsums, int t0, int V, int hasMins, float *out, int outStride, int outRow) {
+    (void) rows8; /* AVX2 builds: always NULL */
+    (void) x8;
     int nb = n / 256;
     __m128 sum[TILE_ROWS], minSum[TILE_ROWS];
     for (int i = 0; i < R; i++) sum[i] = minSum[i] = _mm_setzero_ps();
@@ -632,6 +713,32 @@ INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int 
         __m256i acc[TILE_ROWS][4];
         for (int i = 0; i < R; i++)
             for (int j = 0; j < 4; j++) acc[i][j] = _mm256_setzero_si256();
+#if defined(__AVX512VNNI__)
+        if (rows8 != NULL) {
+            if (rows8->fix != NULL)
+                for (int i = 0; i < R; i++)
+                    for (int j = 0; j < V; j++)
+                        acc[i][j] = _mm256_madd_epi16(load16(rows8->fix + ((int64_t) (r + i) * nb + b) * 16), load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16));
+            for (int k = 0; k < 4; k++) {
+                __m256i w0[TILE_ROWS], w1[TILE_ROWS], sc[TILE_ROWS];
+                for (int i = 0; i < R; i++) {
+                    const uint8_t *wr = rows8->quants + (int64_t) (r + i) * n + 256 * b + 64 * k;
+                    w0[i] = _mm256_loadu_si256((const __m256i *) wr);
+                    w1[i] = _mm256_loadu_si256((const __m256i *) (wr + 32));
+                    sc[i] = load16(rows8->scales + (((int64_t) (r + i) * nb + b) * 4 + k) * 16);
+                }
+                for (int j = 0; j < V; j++) {
+                    const int8_t *x = x8 + (int64_t) (t0 + j) * n + 256 * b + 64 * k;
+                    __m256i x0 = _mm256_loadu_si256((const __m256i *) x), x1 = _mm256_loadu_si256((const __m256i *) (x + 32));
+                    for (int i = 0; i < R; i++) {
+                        __m256i d0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w0[i], x0);
+                        __m256i d1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w1[i], x1);
+                        acc[i][j] = _mm256_dpwssd_epi32(acc[i][j], _mm256_packs_epi32(d0, d1), sc[i]);
+                    }
+                }
+            }
+        } else
+#endif
         for (int v = 0; v < 256; v += 32) {
             __m256i w0[TILE_ROWS], w1[TILE_ROWS];
             for (int i = 0; i < R; i++) {
@@ -711,33 +818,53 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
 
 INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
                      const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode,
-                     k_dotter dot) {
+                     k_decoder8 decode8, k_dotter dot) {
     if (count < TILE_VECS) {
         k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
         return 0;
     }
     int nb = n / 256;
-    int16_t *decoded_rows = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n * sizeof(int16_t));
+    int16_t *decoded_rows = NULL;
+    k_rows8 r8 = {NULL, NULL, NULL}, *rows8 = NULL;
+#if defined(__AVX512VNNI__)
+    if (decode8 != NULL) {
+        r8.quants = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n);
+        r8.scales = scratch_buffer(SLOT_KSCALES, (size_t) ROW_BLOCK * nb * 64 * sizeof(int16_t));
+        r8.fix = hasMins == MINS_NONE ? scratch_buffer(SLOT_KFIX, (size_t) ROW_BLOCK * nb * 16 * sizeof(int16_t)) : NULL;
+        if (r8.quants == NULL || r8.scales == NULL || (hasMins == MINS_NONE && r8.fix == NULL)) return 1;
+        rows8 = &r8;
+    }
+#else
+    (void) decode8;
+#endif
+    if (rows8 == NULL && (decoded_rows = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n * sizeof(int16_t))) == NULL) return 1;
     kblock *decoded_blocks = scratch_buffer(SLOT_BLOCKS, (size_t) ROW_BLOCK * nb * sizeof(kblock));
-    if (decoded_rows == NULL || decoded_blocks == NULL) return 1;
+    if (decoded_blocks == NULL) return 1;
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
         int rows = rb + ROW_BLOCK < rowEnd ? ROW_BLOCK : rowEnd - rb;
         for (int i = 0; i < rows; i++) {
             const uint8_t *row = w + (int64_t) (rb + i) * rowBytes;
-            for (int b = 0; b < nb; b++) decode(row + (int64_t) b * blockBytes, decoded_rows + (int64_t) i * n + 256 * b, &decoded_blocks[i * nb + b]);
+            for (int b = 0; b < nb; b++) {
+                int64_t k = (int64_t) i * nb + b;
+                if (rows8 != NULL)
+                    decode8(row + (int64_t) b * blockBytes, r8.quants + (int64_t) i * n + 256 * b, r8.scales + 64 * k, r8.fix != NULL ? r8.fix + 16 * k : NULL,
+                            &decoded_blocks[k]);
+                else
+                    decode(row + (int64_t) b * blockBytes, decoded_rows + (int64_t) i * n + 256 * b, &decoded_blocks[k]);
+            }
         }
         int t = 0;
         for (; t + TILE_VECS <= count; t += TILE_VECS) {
             int r = 0;
             for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
-                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
-            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+                k_tile(decoded_rows, rows8, decoded_blocks, r, TILE_ROWS, n, xq, x8, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, rows8, decoded_blocks, r, 1, n, xq, x8, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
         }
         for (; t < count; t++) {
             int r = 0;
             for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
-                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
-            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+                k_tile(decoded_rows, rows8, decoded_blocks, r, TILE_ROWS, n, xq, x8, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, rows8, decoded_blocks, r, 1, n, xq, x8, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
         }
     }
     return 0;
@@ -745,12 +872,12 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
 
 EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_decode8, q4_k_dot);
 }
 
 EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_decode8, q6_k_dot);
 }
 
 /* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
@@ -875,15 +1002,15 @@ EXPORT(herd_bf16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t 
 
 EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_decode8, q5_k_dot);
 }
 
 EXPORT(herd_q3_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, NULL, q3_k_dot);
 }
 
 EXPORT(herd_q2_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, NULL, q2_k_dot);
 }
