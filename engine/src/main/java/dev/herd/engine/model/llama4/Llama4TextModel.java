@@ -227,55 +227,113 @@ public final class Llama4TextModel implements TextModel {
             double sum = 0;
             for (int j = 0; j < count; j++) sum += scores[j];
             float inv = (float) (1.0 / sum);
+            for (int j = 0; j < count; j++) scores[j] *= inv;
             int oOff = (t * c.heads() + head) * hd;
-            Arrays.fill(attn, oOff, oOff + hd, 0f);
-            i = 0;
-            for (int p = start; p <= pos; ) {
-                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                MemorySegment values = cache.block(seq.block(p / KvCache.BLOCK));
-                long base = cache.valueOffset(l) + (long) group * hd * Float.BYTES;
-                for (; p <= blockEnd; p++, i++) {
+            long base = cache.valueOffset(l) + (long) group * hd * Float.BYTES;
+            if (vector) {
+                weightedValues(scores, seq, cache, base, kvDim, start, pos, attn, oOff, hd);
+            } else {
+                Arrays.fill(attn, oOff, oOff + hd, 0f);
+                i = 0;
+                for (int p = start; p <= pos; p++, i++) {
+                    MemorySegment values = cache.block(seq.block(p / KvCache.BLOCK));
                     long vOff = base + (long) (p % KvCache.BLOCK) * kvDim * Float.BYTES;
-                    float w = scores[i] * inv;
-                    if (vector) {
-                        axpyVector(w, values, vOff, attn, oOff, hd);
-                    } else {
-                        for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(w, values.get(ValueLayout.JAVA_FLOAT, vOff + j * 4L), attn[oOff + j]);
-                    }
+                    for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(scores[i], values.get(ValueLayout.JAVA_FLOAT, vOff + j * 4L), attn[oOff + j]);
                 }
             }
         }
     }
 
     /**
-     * {@code out[p] = scale * Σ_d q[d] · K[d][p]} for the 16 positions of a block whose keys are
-     * stored transposed: one FMA per dimension for a whole vector of positions, each position's sum
-     * taken in dimension order (no lane reductions, so the bits never depend on the JIT).
+     * {@code out[j] = Σ_p w[p] · V[p][j]} over positions {@code start..pos}, each element one FMA per
+     * position in position order from zero (the scalar path's operations). Eight vectors of the
+     * head are summed at once in registers: one chain per vector would wait on the FMA latency, and
+     * summing into memory waits on store forwarding.
      */
-    private static void blockScores(float[] q, int qOff, MemorySegment keys, long base, int hd, float scale, float[] out) {
+    private static void weightedValues(float[] w, SequenceKv seq, KvCache cache, long base, int kvDim, int start, int pos,
+                                       float[] out, int oOff, int hd) {
         int lanes = F.length();
-        for (int p0 = 0; p0 < KvCache.BLOCK; p0 += lanes) {
-            if (p0 + lanes > KvCache.BLOCK) {
-                for (int p = p0; p < KvCache.BLOCK; p++) {
-                    float dot = 0f;
-                    for (int d = 0; d < hd; d++) dot = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), dot);
-                    out[p] = dot * scale;
+        int j0 = 0;
+        for (; j0 + 8 * lanes <= hd; j0 += 8 * lanes) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            int i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
+                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
+                for (; p <= blockEnd; p++, i++) {
+                    long o = base + ((long) (p % KvCache.BLOCK) * kvDim + j0) * Float.BYTES;
+                    FloatVector wv = FloatVector.broadcast(F, w[i]);
+                    a0 = wv.fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a0);
+                    a1 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 4L, ByteOrder.nativeOrder()), a1);
+                    a2 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 8L, ByteOrder.nativeOrder()), a2);
+                    a3 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 12L, ByteOrder.nativeOrder()), a3);
+                    a4 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 16L, ByteOrder.nativeOrder()), a4);
+                    a5 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 20L, ByteOrder.nativeOrder()), a5);
+                    a6 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 24L, ByteOrder.nativeOrder()), a6);
+                    a7 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 28L, ByteOrder.nativeOrder()), a7);
                 }
-                break;
             }
-            FloatVector acc = FloatVector.zero(F);
-            for (int d = 0; d < hd; d++) {
-                acc = FloatVector.fromMemorySegment(F, keys, base + ((long) d * KvCache.BLOCK + p0) * 4, ByteOrder.nativeOrder())
-                        .fma(FloatVector.broadcast(F, q[qOff + d]), acc);
+            a0.intoArray(out, oOff + j0);
+            a1.intoArray(out, oOff + j0 + lanes);
+            a2.intoArray(out, oOff + j0 + 2 * lanes);
+            a3.intoArray(out, oOff + j0 + 3 * lanes);
+            a4.intoArray(out, oOff + j0 + 4 * lanes);
+            a5.intoArray(out, oOff + j0 + 5 * lanes);
+            a6.intoArray(out, oOff + j0 + 6 * lanes);
+            a7.intoArray(out, oOff + j0 + 7 * lanes);
+        }
+        for (; j0 < hd; j0 += lanes) {
+            FloatVector a = FloatVector.zero(F);
+            int i = 0;
+            for (int p = start; p <= pos; p++, i++) {
+                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
+                long o = base + ((long) (p % KvCache.BLOCK) * kvDim + j0) * Float.BYTES;
+                a = FloatVector.broadcast(F, w[i]).fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a);
             }
-            acc.mul(scale).intoArray(out, p0);
+            a.intoArray(out, oOff + j0);
         }
     }
 
-    private static void axpyVector(float w, MemorySegment x, long xOff, float[] y, int yOff, int n) {
-        FloatVector wv = FloatVector.broadcast(F, w);
-        for (int j = 0; j < n; j += F.length()) {
-            wv.fma(FloatVector.fromMemorySegment(F, x, xOff + j * 4L, ByteOrder.nativeOrder()), FloatVector.fromArray(F, y, yOff + j)).intoArray(y, yOff + j);
+    /**
+     * {@code out[p] = scale * Σ_d q[d] · K[d][p]} for the 16 positions of a block whose keys are
+     * stored transposed: one FMA per dimension for a whole vector of positions, no lane
+     * reductions. The dimensions are summed in four chains (d mod 4, in order; the tail past a
+     * multiple of four joins chain 0), added as (c0 + c1) + (c2 + c3): one chain would wait on the
+     * FMA latency. The scalar path computes the same sums.
+     */
+    private static void blockScores(float[] q, int qOff, MemorySegment keys, long base, int hd, float scale, float[] out) {
+        int lanes = F.length(), hd4 = hd & ~3;
+        for (int p0 = 0; p0 < KvCache.BLOCK; p0 += lanes) {
+            if (p0 + lanes > KvCache.BLOCK) {
+                for (int p = p0; p < KvCache.BLOCK; p++) {
+                    float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+                    int d = 0;
+                    for (; d < hd4; d += 4) {
+                        c0 = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), c0);
+                        c1 = Math.fma(q[qOff + d + 1], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 1) * KvCache.BLOCK + p) * 4), c1);
+                        c2 = Math.fma(q[qOff + d + 2], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 2) * KvCache.BLOCK + p) * 4), c2);
+                        c3 = Math.fma(q[qOff + d + 3], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 3) * KvCache.BLOCK + p) * 4), c3);
+                    }
+                    for (; d < hd; d++) c0 = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), c0);
+                    out[p] = ((c0 + c1) + (c2 + c3)) * scale;
+                }
+                break;
+            }
+            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+            long row = (long) KvCache.BLOCK * 4;
+            int d = 0;
+            for (; d < hd4; d += 4) {
+                long o = base + ((long) d * KvCache.BLOCK + p0) * 4;
+                c0 = FloatVector.fromMemorySegment(F, keys, o, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
+                c1 = FloatVector.fromMemorySegment(F, keys, o + row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 1]), c1);
+                c2 = FloatVector.fromMemorySegment(F, keys, o + 2 * row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 2]), c2);
+                c3 = FloatVector.fromMemorySegment(F, keys, o + 3 * row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 3]), c3);
+            }
+            for (; d < hd; d++) {
+                c0 = FloatVector.fromMemorySegment(F, keys, base + ((long) d * KvCache.BLOCK + p0) * 4, ByteOrder.nativeOrder())
+                        .fma(FloatVector.broadcast(F, q[qOff + d]), c0);
+            }
+            c0.add(c1).add(c2.add(c3)).mul(scale).intoArray(out, p0);
         }
     }
 
