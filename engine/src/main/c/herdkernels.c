@@ -391,6 +391,26 @@ INLINE void q6_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
     }
 }
 
+#if defined(__AVX512VNNI__)
+/*
+ * VNNI form of the single-vector K-quant dots: per 64 values two vpdpbusd (unsigned quants against the
+ * int8 activations, four products per int lane, |lane| <= 4 * 63 * 128 < 2^15), packed to int16 and
+ * multiplied by their scales with one vpdpwssd: four instructions where vpmaddubsw/vpmaddwd take six.
+ * The scales come from one register of sixteen int16 by vpermw. Exact integers, so the same result.
+ */
+INLINE __m256i dot64_vnni(__m256i acc, __m256i q0, __m256i q1, const int8_t *x, __m256i scales) {
+    __m256i d0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q0, _mm256_loadu_si256((const __m256i *) x));
+    __m256i d1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q1, _mm256_loadu_si256((const __m256i *) (x + 32)));
+    return _mm256_dpwssd_epi32(acc, _mm256_packs_epi32(d0, d1), scales);
+}
+
+/* Scales for packs_epi32(d0, d1)'s int16 lanes: a (d0 low), b (d1 low), c (d0 high), d (d1 high), four lanes each. */
+INLINE __m256i pick_scales(__m256i s16, int a, int b, int c, int d) {
+    return _mm256_permutexvar_epi16(_mm256_setr_epi16((short) a, (short) a, (short) a, (short) a, (short) b, (short) b, (short) b, (short) b,
+                                                      (short) c, (short) c, (short) c, (short) c, (short) d, (short) d, (short) d, (short) d), s16);
+}
+#endif
+
 /*
  * Σ scale * q * x over one Q4_K super-block against the int8 activation quants (the single-vector
  * path): vpmaddubsw multiplies the unsigned nibbles by the signed quants into exact int16 pair sums
@@ -405,13 +425,21 @@ INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     kb->dmin = f16(blk + 2);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+#if defined(__AVX512VNNI__)
+    __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc));
+#endif
     for (int g = 0; g < 4; g++) {
         __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
         __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+#if defined(__AVX512VNNI__)
+        if (g & 1) acc1 = dot64_vnni(acc1, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
+        else acc0 = dot64_vnni(acc0, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
+#else
         __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
         __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
         acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
+#endif
     }
     return sum_ints(_mm256_add_epi32(acc0, acc1));
 }
@@ -427,6 +455,9 @@ INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     kb->d = f16(blk + 208);
     const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+#if defined(__AVX512VNNI__)
+    __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+#endif
     for (int half = 0; half < 2; half++) {
         const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
         __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
@@ -436,6 +467,11 @@ INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
         q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
         q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
         q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+#if defined(__AVX512VNNI__)
+        /* 64 values k = 2 * half + c / 2: 16-value groups 4k..4k+3 */
+        acc0 = dot64_vnni(acc0, q[0], q[1], x8 + 128 * half, pick_scales(s16, 8 * half, 8 * half + 2, 8 * half + 1, 8 * half + 3));
+        acc1 = dot64_vnni(acc1, q[2], q[3], x8 + 128 * half + 64, pick_scales(s16, 8 * half + 4, 8 * half + 6, 8 * half + 5, 8 * half + 7));
+#else
         for (int c = 0; c < 4; c++) {
             int v = 128 * half + 32 * c;
             __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *) (x8 + v)));
@@ -444,6 +480,7 @@ INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
             if (c & 1) acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p, s));
             else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
         }
+#endif
     }
     __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
     int32_t correction = sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
@@ -532,6 +569,9 @@ INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
     __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16));
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+#if defined(__AVX512VNNI__)
+    __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc));
+#endif
     for (int g = 0; g < 4; g++) {
         __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
         /* bit 2g of byte l is value 64g+l's fifth bit, bit 2g+1 value 64g+32+l's: moved to bit 4 */
@@ -539,10 +579,15 @@ INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
         __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
         __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(hl, fifth));
         __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(hh, fifth));
+#if defined(__AVX512VNNI__)
+        if (g & 1) acc1 = dot64_vnni(acc1, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
+        else acc0 = dot64_vnni(acc0, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
+#else
         __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
         __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
         acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
+#endif
     }
     return sum_ints(_mm256_add_epi32(acc0, acc1));
 }
