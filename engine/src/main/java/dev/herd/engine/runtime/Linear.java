@@ -3,9 +3,9 @@ package dev.herd.engine.runtime;
 import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.Tensor;
-import dev.herd.engine.tensor.WeightKernel;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,6 +19,8 @@ import java.util.Map;
 public final class Linear {
 
     private static final int MIN_ROWS_PER_TASK = 16;
+    /** Fewer vectors than this are encoded on the calling thread: a hand-off costs more than a few vectors. */
+    private static final int PARALLEL_ENCODE = 8;
 
     private final ComputePool pool;
     private final Map<BufferKey, EncodedActivations> buffers = new HashMap<>();
@@ -39,7 +41,7 @@ public final class Linear {
     public EncodedActivations encode(String slot, Tensor weight, float[] x, int count, int length) {
         ActivationEncoding enc = weight.kernel().activationEncoding();
         EncodedActivations buf = buffers.computeIfAbsent(new BufferKey(slot, enc, length), k -> new EncodedActivations(enc, length));
-        if (count > 1) {
+        if (count >= PARALLEL_ENCODE) {
             buf.prepare(count);
             pool.parallelFor(count, t -> buf.encodeVector(x, t * length, t));
             return buf;
@@ -49,16 +51,41 @@ public final class Linear {
 
     /** {@code out[t * rows + r] = weight row r · x[t]} for every row of the weight. */
     public void matmul(Tensor weight, EncodedActivations x, float[] out) {
-        WeightKernel k = weight.kernel();
-        if (k.activationEncoding() != x.encoding()) {
-            throw new IllegalArgumentException(weight.name() + " needs " + k.activationEncoding() + " activations, got " + x.encoding());
+        matmulAll(List.of(new Product(weight, x, out)));
+    }
+
+    /** One matrix product: {@code out[t * rows + r] = weight row r · x[t]}. */
+    public record Product(Tensor weight, EncodedActivations x, float[] out) {
+        public Product {
+            if (weight.kernel().activationEncoding() != x.encoding()) {
+                throw new IllegalArgumentException(weight.name() + " needs " + weight.kernel().activationEncoding() + " activations, got " + x.encoding());
+            }
+            if (weight.rowLength() != x.length()) {
+                throw new IllegalArgumentException(weight.name() + " rows have " + weight.rowLength() + " values, activations " + x.length());
+            }
         }
-        if (weight.rowLength() != x.length()) {
-            throw new IllegalArgumentException(weight.name() + " rows have " + weight.rowLength() + " values, activations " + x.length());
+    }
+
+    /**
+     * Independent products in one parallel loop, each split into row ranges as if alone: one
+     * hand-off and one wait for all of them (a decode step runs hundreds of small products, and
+     * each loop's end waits for its slowest range).
+     */
+    public void matmulAll(List<Product> products) {
+        int[] firstTask = new int[products.size() + 1];
+        int[] chunks = new int[products.size()];
+        for (int i = 0; i < products.size(); i++) {
+            int rows = Math.toIntExact(products.get(i).weight().rows());
+            chunks[i] = Math.max(MIN_ROWS_PER_TASK, (rows + pool.threads() * 4 - 1) / (pool.threads() * 4));
+            firstTask[i + 1] = firstTask[i] + (rows + chunks[i] - 1) / chunks[i];
         }
-        int rows = Math.toIntExact(weight.rows());
-        long rowBytes = weight.rowBytes();
-        pool.parallelRanges(rows, MIN_ROWS_PER_TASK, (s, e) -> k.matmul(weight.data(), rowBytes, s, e, x, out, rows));
+        pool.parallelFor(firstTask[products.size()], task -> {
+            int i = 0;
+            while (task >= firstTask[i + 1]) i++;
+            Product p = products.get(i);
+            int rows = Math.toIntExact(p.weight().rows()), start = (task - firstTask[i]) * chunks[i];
+            p.weight().kernel().matmul(p.weight().data(), p.weight().rowBytes(), start, Math.min(rows, start + chunks[i]), p.x(), p.out(), rows);
+        });
     }
 
     /** Encode then multiply, for a weight whose input is used once. */

@@ -109,9 +109,9 @@ public final class Llama4TextModel implements TextModel {
                            float[] attn, float[] out) {
         int n = b.size(), d = c.dim(), hd = c.headDim();
         EncodedActivations hq = linear.encode("attn_in", layer.wq(), h, n, d);
-        linear.matmul(layer.wq(), hq, q);
-        linear.matmul(layer.wk(), sameOrEncode(hq, "attn_in_k", layer.wk(), h, n, d), k);
-        linear.matmul(layer.wv(), sameOrEncode(hq, "attn_in_v", layer.wv(), h, n, d), v);
+        linear.matmulAll(List.of(new Linear.Product(layer.wq(), hq, q),
+                new Linear.Product(layer.wk(), sameOrEncode(hq, "attn_in_k", layer.wk(), h, n, d), k),
+                new Linear.Product(layer.wv(), sameOrEncode(hq, "attn_in_v", layer.wv(), h, n, d), v)));
 
         boolean rope = c.usesRope(l);
         pool.parallelFor(n, t -> {
@@ -339,24 +339,65 @@ public final class Llama4TextModel implements TextModel {
 
     // ---- feed-forward -----------------------------------------------------------------------
 
-    /** The buffer names of one kind of feed-forward block (named once: swiglu runs per layer per step). */
-    private record FfnSlots(String gate, String up, String in, String inUp, String down) {
-        static final FfnSlots DENSE = of("dense"), EXPERT = of("expert"), SHARED = of("shared");
+    /** The buffer names of one feed-forward block (named once: they are looked up per layer per step). */
+    private record FfnSlots(String gate, String up, String in, String inUp, String down, String out) {
+        static final FfnSlots DENSE = of("dense"), SHARED = of("shared");
 
         static FfnSlots of(String kind) {
-            return new FfnSlots(kind + "_gate", kind + "_up", kind + "_in", kind + "_in_up", kind + "_down");
+            return new FfnSlots(kind + "_gate", kind + "_up", kind + "_in", kind + "_in_up", kind + "_down", kind + "_out");
         }
     }
 
+    private FfnSlots[] expertSlots;
+
+    /** Routed expert {@code e}'s buffer names (its encoded inputs must coexist with the other experts' in a step). */
+    private FfnSlots expertSlots(int e) {
+        if (expertSlots == null) expertSlots = new FfnSlots[c.experts()];
+        if (expertSlots[e] == null) expertSlots[e] = FfnSlots.of("expert" + e);
+        return expertSlots[e];
+    }
+
+    /** One SwiGLU block's three weights, its input rows and where its output goes. */
+    private record Ffn(FfnSlots slots, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {}
+
     /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}. */
     private void swiglu(FfnSlots slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
-        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
-        float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
-        EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
-        linear.matmul(gate, xe, g);
-        linear.matmul(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u);
-        linear.pool().parallelRanges(n * f, 4096, (s, e) -> VectorMath.siluMul(g, u, s, e));
-        linear.apply(slot.down(), down, g, n, out);
+        swiglu(List.of(new Ffn(slot, gate, up, down, x, n, out)));
+    }
+
+    /**
+     * Several SwiGLU blocks (a step's routed experts and the shared expert) side by side: their
+     * gate and up products in one parallel loop, the SiLU in one, the down products in one.
+     */
+    private void swiglu(List<Ffn> ffns) {
+        List<Linear.Product> gateUp = new ArrayList<>(2 * ffns.size());
+        float[][] g = new float[ffns.size()][], u = new float[ffns.size()][];
+        for (int i = 0; i < ffns.size(); i++) {
+            Ffn b = ffns.get(i);
+            int d = b.gate().rowLength(), f = Math.toIntExact(b.gate().rows());
+            g[i] = buffer(b.slots().gate(), b.n() * f);
+            u[i] = buffer(b.slots().up(), b.n() * f);
+            EncodedActivations xe = linear.encode(b.slots().in(), b.gate(), b.x(), b.n(), d);
+            gateUp.add(new Linear.Product(b.gate(), xe, g[i]));
+            gateUp.add(new Linear.Product(b.up(), sameOrEncode(xe, b.slots().inUp(), b.up(), b.x(), b.n(), d), u[i]));
+        }
+        linear.matmulAll(gateUp);
+        // SiLU in ranges of up to 4096 values over all blocks
+        List<int[]> ranges = new ArrayList<>();
+        for (int i = 0; i < ffns.size(); i++) {
+            int len = ffns.get(i).n() * Math.toIntExact(ffns.get(i).gate().rows());
+            for (int s = 0; s < len; s += 4096) ranges.add(new int[]{i, s, Math.min(len, s + 4096)});
+        }
+        linear.pool().parallelFor(ranges.size(), r -> {
+            int[] range = ranges.get(r);
+            VectorMath.siluMul(g[range[0]], u[range[0]], range[1], range[2]);
+        });
+        List<Linear.Product> downs = new ArrayList<>(ffns.size());
+        for (int i = 0; i < ffns.size(); i++) {
+            Ffn b = ffns.get(i);
+            downs.add(new Linear.Product(b.down(), linear.encode(b.slots().down(), b.down(), g[i], b.n(), b.down().rowLength()), b.out()));
+        }
+        linear.matmulAll(downs);
     }
 
     /**
@@ -377,25 +418,35 @@ public final class Llama4TextModel implements TextModel {
             if (trace != null) trace.experts(l, t, chosen[t].clone(), Arrays.copyOfRange(router, t * experts, (t + 1) * experts));
         }
 
-        float[] routed = buffer("routed", n * k * d); // [row][slot][d]
+        List<Ffn> ffns = new ArrayList<>();
+        int[] expertOf = new int[experts];
         for (int e = 0; e < experts; e++) {
             List<int[]> rows = byExpert.get(e);
             if (rows.isEmpty()) continue;
+            expertOf[ffns.size()] = e;
             int m = rows.size();
-            float[] in = buffer("expert_in", m * d);
+            FfnSlots slots = expertSlots(e);
+            float[] in = buffer(slots.in(), m * d);
             for (int i = 0; i < m; i++) {
                 int t = rows.get(i)[0];
                 float weight = sigmoid(router[t * experts + e]);
                 for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
             }
-            float[] y = buffer("expert_out", m * d);
-            swiglu(FfnSlots.EXPERT, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
-            for (int i = 0; i < m; i++) {
+            ffns.add(new Ffn(slots, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m,
+                    buffer(slots.out(), m * d)));
+        }
+        ffns.add(new Ffn(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out));
+        swiglu(ffns);
+
+        float[] routed = buffer("routed", n * k * d); // [row][slot][d]
+        for (int i0 = 0; i0 < ffns.size() - 1; i0++) {
+            Ffn f = ffns.get(i0);
+            List<int[]> rows = byExpert.get(expertOf[i0]);
+            for (int i = 0; i < f.n(); i++) {
                 int[] rs = rows.get(i);
-                System.arraycopy(y, i * d, routed, (rs[0] * k + rs[1]) * d, d);
+                System.arraycopy(f.out(), i * d, routed, (rs[0] * k + rs[1]) * d, d);
             }
         }
-        swiglu(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
         for (int t = 0; t < n; t++) {
             for (int j = 0; j < d; j++) {
                 float sum = routed[(t * k) * d + j];
