@@ -357,6 +357,9 @@ public final class Llama4TextModel implements TextModel {
         return expertSlots[e];
     }
 
+    /** Up to this many SiLU values (about one token's FFNs) are computed without a hand-off. */
+    private static final int SERIAL_SILU = 16384;
+
     /** One SwiGLU block's three weights, its input rows and where its output goes. */
     private record Ffn(FfnSlots slots, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {}
 
@@ -382,16 +385,22 @@ public final class Llama4TextModel implements TextModel {
             gateUp.add(new Linear.Product(b.up(), sameOrEncode(xe, b.slots().inUp(), b.up(), b.x(), b.n(), d), u[i]));
         }
         linear.matmulAll(gateUp);
-        // SiLU in ranges of up to 4096 values over all blocks
+        // SiLU in ranges of up to 4096 values over all blocks; a token's worth stays on this thread
         List<int[]> ranges = new ArrayList<>();
+        int total = 0;
         for (int i = 0; i < ffns.size(); i++) {
             int len = ffns.get(i).n() * Math.toIntExact(ffns.get(i).gate().rows());
             for (int s = 0; s < len; s += 4096) ranges.add(new int[]{i, s, Math.min(len, s + 4096)});
+            total += len;
         }
-        linear.pool().parallelFor(ranges.size(), r -> {
-            int[] range = ranges.get(r);
-            VectorMath.siluMul(g[range[0]], u[range[0]], range[1], range[2]);
-        });
+        if (total <= SERIAL_SILU) {
+            for (int[] range : ranges) VectorMath.siluMul(g[range[0]], u[range[0]], range[1], range[2]);
+        } else {
+            linear.pool().parallelFor(ranges.size(), r -> {
+                int[] range = ranges.get(r);
+                VectorMath.siluMul(g[range[0]], u[range[0]], range[1], range[2]);
+            });
+        }
         List<Linear.Product> downs = new ArrayList<>(ffns.size());
         for (int i = 0; i < ffns.size(); i++) {
             Ffn b = ffns.get(i);
