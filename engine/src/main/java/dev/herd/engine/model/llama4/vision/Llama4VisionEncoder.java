@@ -111,10 +111,22 @@ public final class Llama4VisionEncoder implements AutoCloseable {
      * {@code [tiles * tokensPerTile][textDim]} embeddings, tiles in order.
      */
     public float[] encode(float[] pixels, int tiles) {
-        int s = c.imageSize();
-        if (pixels.length != tiles * 3 * s * s) {
+        int s = c.imageSize(), tilePixels = 3 * s * s;
+        if (pixels.length != tiles * tilePixels) {
             throw new IllegalArgumentException("expected " + tiles + " tiles of 3x" + s + "x" + s + " pixels, got " + pixels.length + " values");
         }
+        // Tiles never see each other, so they are encoded one at a time: the working buffers hold one
+        // tile (~50 MB of heap at Llama 4's shape), not up to 16 of them.
+        int tileValues = c.tokensPerTile() * textDim;
+        float[] embeddings = new float[tiles * tileValues];
+        for (int t = 0; t < tiles; t++) {
+            float[] tile = encodeTiles(Arrays.copyOfRange(pixels, t * tilePixels, (t + 1) * tilePixels), 1);
+            System.arraycopy(tile, 0, embeddings, t * tileValues, tileValues);
+        }
+        return embeddings;
+    }
+
+    private float[] encodeTiles(float[] pixels, int tiles) {
         int h = c.hidden(), n = c.patchesPerTile(), seq = n + 1, rows = tiles * seq;
         float[] x = embedPatches(pixels, tiles);
         layerNormRows(x, rows, h, preLnW, preLnB);
