@@ -391,6 +391,37 @@ INLINE void q6_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
     }
 }
 
+/* Q4_K values 64g..64g+31 (lo) and 64g+32..64g+63 (hi) as unsigned bytes 0..15. */
+INLINE void q4_k_quants(const uint8_t *blk, int g, __m256i *lo, __m256i *hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
+    *lo = _mm256_and_si256(q, low4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+}
+
+/* Q5_K values 64g.. (lo) and 64g+32.. (hi) as unsigned bytes 0..31: the nibbles plus the fifth bits. */
+INLINE void q5_k_quants(const uint8_t *blk, int g, __m256i *lo, __m256i *hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16)), q = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
+    /* bit 2g of byte l is value 64g+l's fifth bit, bit 2g+1 value 64g+32+l's: moved to bit 4 */
+    __m256i hl = 2 * g <= 4 ? _mm256_slli_epi16(h, 4 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 4);
+    __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
+    *lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(hl, fifth));
+    *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(hh, fifth));
+}
+
+/* Q6_K values 128·half + 32c .. +31 (c = 0..3) as unsigned bytes 0..63 (the stored quants, + 32). */
+INLINE void q6_k_quants(const uint8_t *blk, int half, __m256i q[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+    const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
+    __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *) qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+}
+
 #if defined(__AVX512VNNI__)
 /*
  * VNNI form of the single-vector K-quant dots: per 64 values two vpdpbusd (unsigned quants against the
@@ -423,14 +454,13 @@ INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
 #if defined(__AVX512VNNI__)
     __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc));
 #endif
     for (int g = 0; g < 4; g++) {
-        __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
-        __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        __m256i lo, hi;
+        q4_k_quants(blk, g, &lo, &hi);
 #if defined(__AVX512VNNI__)
         if (g & 1) acc1 = dot64_vnni(acc1, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
         else acc0 = dot64_vnni(acc0, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
@@ -453,20 +483,13 @@ INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     (void) x;
     const int8_t *sc = (const int8_t *) (blk + 192);
     kb->d = f16(blk + 208);
-    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
 #if defined(__AVX512VNNI__)
     __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
 #endif
     for (int half = 0; half < 2; half++) {
-        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
-        __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
-        __m256i h = _mm256_loadu_si256((const __m256i *) qh);
         __m256i q[4];
-        q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
-        q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
-        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
-        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+        q6_k_quants(blk, half, q);
 #if defined(__AVX512VNNI__)
         /* 64 values k = 2 * half + c / 2: 16-value groups 4k..4k+3 */
         acc0 = dot64_vnni(acc0, q[0], q[1], x8 + 128 * half, pick_scales(s16, 8 * half, 8 * half + 2, 8 * half + 1, 8 * half + 3));
@@ -566,19 +589,13 @@ INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
-    const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
-    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16));
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
 #if defined(__AVX512VNNI__)
     __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc));
 #endif
     for (int g = 0; g < 4; g++) {
-        __m256i q = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
-        /* bit 2g of byte l is value 64g+l's fifth bit, bit 2g+1 value 64g+32+l's: moved to bit 4 */
-        __m256i hl = 2 * g <= 4 ? _mm256_slli_epi16(h, 4 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 4);
-        __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
-        __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(hl, fifth));
-        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(hh, fifth));
+        __m256i lo, hi;
+        q5_k_quants(blk, g, &lo, &hi);
 #if defined(__AVX512VNNI__)
         if (g & 1) acc1 = dot64_vnni(acc1, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
         else acc0 = dot64_vnni(acc0, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
@@ -691,11 +708,11 @@ INLINE void q4_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int g = 0; g < 4; g++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * g));
-        _mm256_storeu_si256((__m256i *) (q + 64 * g), _mm256_and_si256(v, low4));
-        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+        __m256i lo, hi;
+        q4_k_quants(blk, g, &lo, &hi);
+        _mm256_storeu_si256((__m256i *) (q + 64 * g), lo);
+        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), hi);
         /* the two int vectors: values 64g.. (sub-block 2g) and 64g+32.. (2g+1), in both 128-bit halves */
         k_scales64(scales + 16 * g, sc[2 * g], sc[2 * g + 1], sc[2 * g], sc[2 * g + 1]);
     }
@@ -707,15 +724,11 @@ INLINE void q5_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
-    const __m256i low4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
-    __m256i h = _mm256_loadu_si256((const __m256i *) (blk + 16));
     for (int g = 0; g < 4; g++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *) (blk + 48 + 32 * g));
-        __m256i hl = 2 * g <= 4 ? _mm256_slli_epi16(h, 4 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 4);
-        __m256i hh = 2 * g + 1 <= 4 ? _mm256_slli_epi16(h, 3 - 2 * g) : _mm256_srli_epi16(h, 2 * g - 3);
-        _mm256_storeu_si256((__m256i *) (q + 64 * g), _mm256_or_si256(_mm256_and_si256(v, low4), _mm256_and_si256(hl, fifth)));
-        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32),
-                            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), _mm256_and_si256(hh, fifth)));
+        __m256i lo, hi;
+        q5_k_quants(blk, g, &lo, &hi);
+        _mm256_storeu_si256((__m256i *) (q + 64 * g), lo);
+        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), hi);
         k_scales64(scales + 16 * g, sc[2 * g], sc[2 * g + 1], sc[2 * g], sc[2 * g + 1]);
     }
 }
@@ -723,19 +736,10 @@ INLINE void q5_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_
 INLINE void q6_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
     const int8_t *sc = (const int8_t *) (blk + 192);
     kb->d = f16(blk + 208);
-    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
     for (int half = 0; half < 2; half++) {
-        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
-        __m256i l0 = _mm256_loadu_si256((const __m256i *) ql), l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
-        __m256i hb = _mm256_loadu_si256((const __m256i *) qh);
-        uint8_t *d = q + 128 * half;
-        _mm256_storeu_si256((__m256i *) d, _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)));
-        _mm256_storeu_si256((__m256i *) (d + 32),
-                            _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)));
-        _mm256_storeu_si256((__m256i *) (d + 64), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)));
-        _mm256_storeu_si256((__m256i *) (d + 96), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), two), 4)));
+        __m256i v[4];
+        q6_k_quants(blk, half, v);
+        for (int c = 0; c < 4; c++) _mm256_storeu_si256((__m256i *) (q + 128 * half + 32 * c), v[c]);
     }
     /* 64 values k: 16-value groups 4k..4k+3; d0's low lanes are group 4k, high 4k+1; d1's 4k+2, 4k+3 */
     for (int k = 0; k < 4; k++) k_scales64(scales + 16 * k, sc[4 * k], sc[4 * k + 2], sc[4 * k + 1], sc[4 * k + 3]);

@@ -341,72 +341,29 @@ public final class Llama4TextModel implements TextModel {
 
     /** The buffer names of one feed-forward block (named once: they are looked up per layer per step). */
     private record FfnSlots(String gate, String up, String in, String inUp, String down, String out) {
-        static final FfnSlots DENSE = of("dense"), SHARED = of("shared");
+        static final FfnSlots DENSE = of("dense"), EXPERT = of("expert"), SHARED = of("shared");
 
         static FfnSlots of(String kind) {
             return new FfnSlots(kind + "_gate", kind + "_up", kind + "_in", kind + "_in_up", kind + "_down", kind + "_out");
         }
     }
 
-    private FfnSlots[] expertSlots;
+    /** Up to this many SiLU values (about one token's FFN) are computed without a hand-off. */
+    private static final int SERIAL_SILU = 8192;
 
-    /** Routed expert {@code e}'s buffer names (its encoded inputs must coexist with the other experts' in a step). */
-    private FfnSlots expertSlots(int e) {
-        if (expertSlots == null) expertSlots = new FfnSlots[c.experts()];
-        if (expertSlots[e] == null) expertSlots[e] = FfnSlots.of("expert" + e);
-        return expertSlots[e];
-    }
-
-    /** Up to this many SiLU values (about one token's FFNs) are computed without a hand-off. */
-    private static final int SERIAL_SILU = 16384;
-
-    /** One SwiGLU block's three weights, its input rows and where its output goes. */
-    private record Ffn(FfnSlots slots, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {}
-
-    /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}. */
+    /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}: gate and up in one parallel loop. */
     private void swiglu(FfnSlots slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
-        swiglu(List.of(new Ffn(slot, gate, up, down, x, n, out)));
-    }
-
-    /**
-     * Several SwiGLU blocks (a step's routed experts and the shared expert) side by side: their
-     * gate and up products in one parallel loop, the SiLU in one, the down products in one.
-     */
-    private void swiglu(List<Ffn> ffns) {
-        List<Linear.Product> gateUp = new ArrayList<>(2 * ffns.size());
-        float[][] g = new float[ffns.size()][], u = new float[ffns.size()][];
-        for (int i = 0; i < ffns.size(); i++) {
-            Ffn b = ffns.get(i);
-            int d = b.gate().rowLength(), f = Math.toIntExact(b.gate().rows());
-            g[i] = buffer(b.slots().gate(), b.n() * f);
-            u[i] = buffer(b.slots().up(), b.n() * f);
-            EncodedActivations xe = linear.encode(b.slots().in(), b.gate(), b.x(), b.n(), d);
-            gateUp.add(new Linear.Product(b.gate(), xe, g[i]));
-            gateUp.add(new Linear.Product(b.up(), sameOrEncode(xe, b.slots().inUp(), b.up(), b.x(), b.n(), d), u[i]));
-        }
-        linear.matmulAll(gateUp);
-        // SiLU in ranges of up to 4096 values over all blocks; a token's worth stays on this thread
-        List<int[]> ranges = new ArrayList<>();
-        int total = 0;
-        for (int i = 0; i < ffns.size(); i++) {
-            int len = ffns.get(i).n() * Math.toIntExact(ffns.get(i).gate().rows());
-            for (int s = 0; s < len; s += 4096) ranges.add(new int[]{i, s, Math.min(len, s + 4096)});
-            total += len;
-        }
-        if (total <= SERIAL_SILU) {
-            for (int[] range : ranges) VectorMath.siluMul(g[range[0]], u[range[0]], range[1], range[2]);
+        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
+        float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
+        EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
+        linear.matmulAll(List.of(new Linear.Product(gate, xe, g), new Linear.Product(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u)));
+        int len = n * f;
+        if (len <= SERIAL_SILU) {
+            VectorMath.siluMul(g, u, 0, len);
         } else {
-            linear.pool().parallelFor(ranges.size(), r -> {
-                int[] range = ranges.get(r);
-                VectorMath.siluMul(g[range[0]], u[range[0]], range[1], range[2]);
-            });
+            linear.pool().parallelRanges(len, 4096, (s, e) -> VectorMath.siluMul(g, u, s, e));
         }
-        List<Linear.Product> downs = new ArrayList<>(ffns.size());
-        for (int i = 0; i < ffns.size(); i++) {
-            Ffn b = ffns.get(i);
-            downs.add(new Linear.Product(b.down(), linear.encode(b.slots().down(), b.down(), g[i], b.n(), b.down().rowLength()), b.out()));
-        }
-        linear.matmulAll(downs);
+        linear.apply(slot.down(), down, g, n, out);
     }
 
     /**
@@ -427,35 +384,26 @@ public final class Llama4TextModel implements TextModel {
             if (trace != null) trace.experts(l, t, chosen[t].clone(), Arrays.copyOfRange(router, t * experts, (t + 1) * experts));
         }
 
-        List<Ffn> ffns = new ArrayList<>();
-        int[] expertOf = new int[experts];
+        // One expert at a time, through shared buffers: running them side by side would need every
+        // expert's buffers at once, and each expert's would grow to the most rows it ever saw.
+        float[] routed = buffer("routed", n * k * d); // [row][slot][d]
         for (int e = 0; e < experts; e++) {
             List<int[]> rows = byExpert.get(e);
             if (rows.isEmpty()) continue;
-            expertOf[ffns.size()] = e;
             int m = rows.size();
-            FfnSlots slots = expertSlots(e);
-            float[] in = buffer(slots.in(), m * d);
+            float[] in = buffer(FfnSlots.EXPERT.in(), m * d), y = buffer(FfnSlots.EXPERT.out(), m * d);
             for (int i = 0; i < m; i++) {
                 int t = rows.get(i)[0];
                 float weight = sigmoid(router[t * experts + e]);
                 for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
             }
-            ffns.add(new Ffn(slots, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m,
-                    buffer(slots.out(), m * d)));
-        }
-        ffns.add(new Ffn(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out));
-        swiglu(ffns);
-
-        float[] routed = buffer("routed", n * k * d); // [row][slot][d]
-        for (int i0 = 0; i0 < ffns.size() - 1; i0++) {
-            Ffn f = ffns.get(i0);
-            List<int[]> rows = byExpert.get(expertOf[i0]);
-            for (int i = 0; i < f.n(); i++) {
+            swiglu(FfnSlots.EXPERT, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
+            for (int i = 0; i < m; i++) {
                 int[] rs = rows.get(i);
-                System.arraycopy(f.out(), i * d, routed, (rs[0] * k + rs[1]) * d, d);
+                System.arraycopy(y, i * d, routed, (rs[0] * k + rs[1]) * d, d);
             }
         }
+        swiglu(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
         for (int t = 0; t < n; t++) {
             for (int j = 0; j < d; j++) {
                 float sum = routed[(t * k) * d + j];
