@@ -443,13 +443,12 @@ INLINE __m256i pick_scales(__m256i s16, int a, int b, int c, int d) {
 #endif
 
 /*
- * Σ scale * q * x over one Q4_K super-block against the int8 activation quants (the single-vector
- * path): vpmaddubsw multiplies the unsigned nibbles by the signed quants into exact int16 pair sums
- * (|pair| <= 2 * 15 * 127), vpmaddwd by the sub-block scale into int32.
+ * Σ scale * q * x over one Q4_K super-block, or with fifth a Q5_K one, against the int8 activation
+ * quants (the single-vector path): vpmaddubsw multiplies the unsigned quants by the signed
+ * activations into exact int16 pair sums (|pair| <= 2 * 31 * 127), vpmaddwd by the sub-block scale
+ * into int32; with VNNI, dot64_vnni.
  */
-INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
-    (void) x;
-    (void) bsums;
+INLINE int32_t q45_k_dot(const uint8_t *blk, const int8_t *x8, kblock *kb, int fifth) {
     uint8_t sc[8];
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
@@ -460,7 +459,8 @@ INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
 #endif
     for (int g = 0; g < 4; g++) {
         __m256i lo, hi;
-        q4_k_quants(blk, g, &lo, &hi);
+        if (fifth) q5_k_quants(blk, g, &lo, &hi);
+        else q4_k_quants(blk, g, &lo, &hi);
 #if defined(__AVX512VNNI__)
         if (g & 1) acc1 = dot64_vnni(acc1, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
         else acc0 = dot64_vnni(acc0, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
@@ -472,6 +472,12 @@ INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
 #endif
     }
     return sum_ints(_mm256_add_epi32(acc0, acc1));
+}
+
+INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
+    (void) x;
+    (void) bsums;
+    return q45_k_dot(blk, x8, kb, 0);
 }
 
 /*
@@ -581,32 +587,10 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
     }
 }
 
-/* Σ scale * q * x over one Q5_K super-block against the int8 quants: as q4_k_dot, plus the fifth bits (|pair| <= 2 * 31 * 127). */
 INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
     (void) x;
     (void) bsums;
-    uint8_t sc[8];
-    q4_k_scales(blk, sc, kb->mins);
-    kb->d = f16(blk);
-    kb->dmin = f16(blk + 2);
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
-#if defined(__AVX512VNNI__)
-    __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc));
-#endif
-    for (int g = 0; g < 4; g++) {
-        __m256i lo, hi;
-        q5_k_quants(blk, g, &lo, &hi);
-#if defined(__AVX512VNNI__)
-        if (g & 1) acc1 = dot64_vnni(acc1, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
-        else acc0 = dot64_vnni(acc0, lo, hi, x8 + 64 * g, pick_scales(s16, 2 * g, 2 * g + 1, 2 * g, 2 * g + 1));
-#else
-        __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
-        __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
-        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
-#endif
-    }
-    return sum_ints(_mm256_add_epi32(acc0, acc1));
+    return q45_k_dot(blk, x8, kb, 1);
 }
 
 /*
@@ -702,15 +686,16 @@ INLINE void k_scales64(int16_t *dst, int a, int b, int c, int d) {
     _mm256_storeu_si256((__m256i *) dst, _mm256_set_m128i(hi, lo));
 }
 
-INLINE void q4_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
-    (void) fix;
+/* Q4_K and Q5_K (fifth: with the fifth bits) share their scales, minimums and quant layout. */
+INLINE void q45_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, kblock *kb, int fifth) {
     uint8_t sc[8];
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
     kb->dmin = f16(blk + 2);
     for (int g = 0; g < 4; g++) {
         __m256i lo, hi;
-        q4_k_quants(blk, g, &lo, &hi);
+        if (fifth) q5_k_quants(blk, g, &lo, &hi);
+        else q4_k_quants(blk, g, &lo, &hi);
         _mm256_storeu_si256((__m256i *) (q + 64 * g), lo);
         _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), hi);
         /* the two int vectors: values 64g.. (sub-block 2g) and 64g+32.. (2g+1), in both 128-bit halves */
@@ -718,19 +703,14 @@ INLINE void q4_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_
     }
 }
 
+INLINE void q4_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
+    (void) fix;
+    q45_k_decode8(blk, q, scales, kb, 0);
+}
+
 INLINE void q5_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
     (void) fix;
-    uint8_t sc[8];
-    q4_k_scales(blk, sc, kb->mins);
-    kb->d = f16(blk);
-    kb->dmin = f16(blk + 2);
-    for (int g = 0; g < 4; g++) {
-        __m256i lo, hi;
-        q5_k_quants(blk, g, &lo, &hi);
-        _mm256_storeu_si256((__m256i *) (q + 64 * g), lo);
-        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), hi);
-        k_scales64(scales + 16 * g, sc[2 * g], sc[2 * g + 1], sc[2 * g], sc[2 * g + 1]);
-    }
+    q45_k_decode8(blk, q, scales, kb, 1);
 }
 
 INLINE void q6_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
