@@ -1,5 +1,9 @@
 package dev.herd.engine.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -41,21 +45,56 @@ final class ActivationEncoders {
         }
     }
 
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** 1.5 * 2^23: {@code (v + ROUNDER) - ROUNDER} rounds |v| < 2^22 to an integer, ties to even, as {@code Math.rint}. */
+    private static final float ROUNDER = 12582912f;
+
+    /**
+     * {@code rint(x * scale)} clamped to the int8 range ggml's dots rely on, for {@code count}
+     * values from {@code src[from]} into {@code out}: values are first limited to ±128 (so the
+     * rounding trick is exact and anything beyond still ends at ±127), and NaN (0 × inf in a
+     * degenerate block) becomes 0.
+     */
+    private static void roundClamp127(float[] src, int from, float scale, int count, float[] out) {
+        for (int j = 0; j < count; j += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, src, from + j).mul(scale);
+            v = v.max(-128f).min(128f).add(ROUNDER).sub(ROUNDER).max(-127f).min(127f);
+            v.blend(0f, v.test(VectorOperators.IS_NAN)).intoArray(out, j);
+        }
+    }
+
+    /** The largest |x| of {@code count} values, NaN if one is NaN (as {@code Math.max}). */
+    private static float maxAbs(float[] src, int from, int count) {
+        FloatVector m = FloatVector.zero(F);
+        for (int j = 0; j < count; j += F.length()) m = m.max(FloatVector.fromArray(F, src, from + j).abs());
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** The largest |x| of {@code count} values, NaNs skipped (0 if all are NaN). */
+    private static float maxAbsIgnoringNaN(float[] src, int from, int count) {
+        FloatVector m = FloatVector.zero(F);
+        for (int j = 0; j < count; j += F.length()) {
+            FloatVector a = FloatVector.fromArray(F, src, from + j).abs();
+            m = m.max(a.blend(0f, a.test(VectorOperators.IS_NAN)));
+        }
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
     private static void quantize32(float[] src, int offset, int n, EncodedActivations dst, int t, boolean withSums) {
         MemorySegment quants = dst.values(), scales = dst.scales(), sums = dst.sums();
         int blocks = n / 32;
+        float[] r = new float[32];
         short[] q = new short[32];
         for (int b = 0; b < blocks; b++) {
             int x0 = offset + b * 32;
-            float amax = 0f;
-            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(src[x0 + j]));
+            float amax = maxAbs(src, x0, 32);
             float d = amax / 127f;
             float id = amax != 0f ? 127f / amax : 0f;
+            roundClamp127(src, x0, id, 32, r);
             int sum = 0;
             for (int j = 0; j < 32; j++) {
-                int v = clamp127(Math.rint(src[x0 + j] * id));
-                q[j] = (short) v;
-                sum += v;
+                q[j] = (short) r[j];
+                sum += q[j];
             }
             MemorySegment.copy(q, 0, quants, ValueLayout.JAVA_SHORT, ((long) t * n + b * 32L) * 2, 32);
             long block = (long) t * blocks + b;
@@ -67,42 +106,40 @@ final class ActivationEncoders {
     private static void quantizeK(float[] src, int offset, int n, EncodedActivations dst, int t) {
         MemorySegment quants = dst.values(), bytes = dst.bytes(), scales = dst.scales(), sums = dst.sums();
         int blocks = n / 256;
+        float[] r = new float[256];
         short[] q = new short[256];
         byte[] q8 = new byte[256];
         for (int b = 0; b < blocks; b++) {
             int x0 = offset + b * 256;
-            float max = 0f, amax = 0f;
+            // the first value of largest magnitude, sign kept; NaNs never win (they fail every comparison)
+            float amax = maxAbsIgnoringNaN(src, x0, 256), max = 0f;
             for (int j = 0; j < 256; j++) {
-                float ax = Math.abs(src[x0 + j]);
-                if (ax > amax) {
-                    amax = ax;
+                if (Math.abs(src[x0 + j]) == amax) {
                     max = src[x0 + j];
+                    break;
                 }
             }
             float d;
             if (amax == 0f) {
-                java.util.Arrays.fill(q, (short) 0);
+                java.util.Arrays.fill(r, 0f);
                 d = 0f;
             } else {
                 float iscale = -127f / max;
-                for (int j = 0; j < 256; j++) q[j] = (short) clamp127(Math.rint(iscale * src[x0 + j]));
+                roundClamp127(src, x0, iscale, 256, r);
                 d = 1f / iscale;
             }
+            for (int j = 0; j < 256; j++) {
+                q[j] = (short) r[j];
+                q8[j] = (byte) q[j];
+            }
             MemorySegment.copy(q, 0, quants, ValueLayout.JAVA_SHORT, ((long) t * n + b * 256L) * 2, 256);
-            for (int j = 0; j < 256; j++) q8[j] = (byte) q[j];
             MemorySegment.copy(q8, 0, bytes, ValueLayout.JAVA_BYTE, (long) t * n + b * 256L, 256);
             scales.setAtIndex(ValueLayout.JAVA_FLOAT, (long) t * blocks + b, d);
             for (int g = 0; g < 16; g++) {
-                int s = 0;
-                for (int j = 0; j < 16; j++) s += q[g * 16 + j];
-                sums.setAtIndex(ValueLayout.JAVA_SHORT, (long) t * (n / 16) + b * 16L + g, (short) s);
+                int sum = 0;
+                for (int j = 0; j < 16; j++) sum += q[g * 16 + j];
+                sums.setAtIndex(ValueLayout.JAVA_SHORT, (long) t * (n / 16) + b * 16L + g, (short) sum);
             }
         }
-    }
-
-    /** NaN (0 × inf in a degenerate block) becomes 0, everything else is clamped to the int8 range ggml's dots rely on. */
-    private static int clamp127(double rounded) {
-        if (Double.isNaN(rounded)) return 0;
-        return (int) Math.max(-127, Math.min(127, rounded));
     }
 }

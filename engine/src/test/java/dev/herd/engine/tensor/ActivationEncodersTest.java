@@ -117,6 +117,31 @@ class ActivationEncodersTest {
     }
 
     @Test
+    void nanAndInfinityQuantiseToZeroOrTheLargestQuant() {
+        // Q8_K: NaNs never win the largest-magnitude search and quantise to 0; an infinity wins
+        // (scale -inf, finite values become 0 * x = 0, the infinity 0 * inf = NaN -> 0)
+        float[] k = new float[512];
+        for (int i = 0; i < 256; i++) k[i] = i % 7 - 3f;
+        k[5] = Float.NaN;
+        k[9] = -6.35f; // largest magnitude: iscale = -127 / -6.35 = 20
+        k[256 + 3] = Float.POSITIVE_INFINITY;
+        k[256 + 4] = 2f;
+        EncodedActivations x = new EncodedActivations(ActivationEncoding.Q8_K, 512).encode(k, 1);
+        assertEquals(0, x.quant(0, 5), "NaN");
+        assertEquals(-127, x.quant(0, 9));
+        assertEquals(60, x.quant(0, 6), "value 3 * 20");
+        for (int i = 256; i < 512; i++) assertEquals(0, x.quant(0, i), "block with an infinity, value " + i);
+        // Q8_0: a NaN makes amax NaN (Math.max), so the whole block's quants are 0
+        float[] q = new float[64];
+        for (int i = 0; i < 64; i++) q[i] = i - 20f;
+        q[40] = Float.NaN;
+        EncodedActivations y = new EncodedActivations(ActivationEncoding.Q8_0, 64).encode(q, 1);
+        assertEquals(-127, y.quant(0, 0), "-20 * 127 / 20");
+        assertEquals(70, y.quant(0, 31), "11 * 127 / 20 = 69.85");
+        for (int i = 32; i < 64; i++) assertEquals(0, y.quant(0, i), "block with a NaN, value " + i);
+    }
+
+    @Test
     void quantsNeverExceed127InMagnitude() {
         float[] extremes = new float[256 * 4];
         Random rnd = new Random(3);
