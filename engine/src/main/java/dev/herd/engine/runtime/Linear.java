@@ -19,8 +19,8 @@ import java.util.Map;
 public final class Linear {
 
     private static final int MIN_ROWS_PER_TASK = 16;
-    /** Fewer vectors than this are encoded on the calling thread: a hand-off costs more than a few vectors. */
-    private static final int PARALLEL_ENCODE = 8;
+    /** Vectors encoded per task: a hand-off costs more than encoding a few vectors. */
+    private static final int MIN_VECTORS_PER_TASK = 8;
 
     private final ComputePool pool;
     private final Map<BufferKey, EncodedActivations> buffers = new HashMap<>();
@@ -41,12 +41,11 @@ public final class Linear {
     public EncodedActivations encode(String slot, Tensor weight, float[] x, int count, int length) {
         ActivationEncoding enc = weight.kernel().activationEncoding();
         EncodedActivations buf = buffers.computeIfAbsent(new BufferKey(slot, enc, length), k -> new EncodedActivations(enc, length));
-        if (count >= PARALLEL_ENCODE) {
-            buf.prepare(count);
-            pool.parallelFor(count, t -> buf.encodeVector(x, t * length, t));
-            return buf;
-        }
-        return buf.encode(x, count);
+        buf.prepare(count);
+        pool.parallelRanges(count, MIN_VECTORS_PER_TASK, (s, e) -> {
+            for (int t = s; t < e; t++) buf.encodeVector(x, t * length, t);
+        });
+        return buf;
     }
 
     /** {@code out[t * rows + r] = weight row r · x[t]} for every row of the weight. */

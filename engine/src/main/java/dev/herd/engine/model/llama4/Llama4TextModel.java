@@ -348,8 +348,8 @@ public final class Llama4TextModel implements TextModel {
         }
     }
 
-    /** Up to this many SiLU values (about one token's FFN) are computed without a hand-off. */
-    private static final int SERIAL_SILU = 8192;
+    /** SiLU values per task: about one token's FFN, so a decode step's SiLU needs no hand-off. */
+    private static final int SILU_PER_TASK = 8192;
 
     /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}: gate and up in one parallel loop. */
     private void swiglu(FfnSlots slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
@@ -357,12 +357,7 @@ public final class Llama4TextModel implements TextModel {
         float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
         EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
         linear.matmulAll(List.of(new Linear.Product(gate, xe, g), new Linear.Product(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u)));
-        int len = n * f;
-        if (len <= SERIAL_SILU) {
-            VectorMath.siluMul(g, u, 0, len);
-        } else {
-            linear.pool().parallelRanges(len, 4096, (s, e) -> VectorMath.siluMul(g, u, s, e));
-        }
+        linear.pool().parallelRanges(n * f, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(g, u, s, e));
         linear.apply(slot.down(), down, g, n, out);
     }
 
