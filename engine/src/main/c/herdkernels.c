@@ -1002,32 +1002,19 @@ INLINE void float_matmul(int kind, int size, const uint8_t *w, int64_t rowBytes,
     }
 }
 
-EXPORT(herd_f32)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
-                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    (void) scales;
-    (void) sums;
-    (void) x8;
-    float_matmul(W_F32, 4, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
-    return 0;
-}
+#define FLOAT_EXPORT(name, kind, size)                                                                                             \
+    EXPORT(name)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,         \
+                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {                     \
+        (void) scales;                                                                                                             \
+        (void) sums;                                                                                                               \
+        (void) x8;                                                                                                                 \
+        float_matmul(kind, size, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);                                     \
+        return 0;                                                                                                                  \
+    }
 
-EXPORT(herd_f16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
-                 const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    (void) scales;
-    (void) sums;
-    (void) x8;
-    float_matmul(W_F16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
-    return 0;
-}
-
-EXPORT(herd_bf16)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const float *x, const void *scales,
-                  const void *sums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    (void) scales;
-    (void) sums;
-    (void) x8;
-    float_matmul(W_BF16, 2, w, rowBytes, rowStart, rowEnd, x, n, count, out, outStride);
-    return 0;
-}
+FLOAT_EXPORT(herd_f32, W_F32, 4)
+FLOAT_EXPORT(herd_f16, W_F16, 2)
+FLOAT_EXPORT(herd_bf16, W_BF16, 2)
 
 EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {

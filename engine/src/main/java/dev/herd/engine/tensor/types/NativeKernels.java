@@ -17,9 +17,10 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 
 /**
@@ -36,21 +37,9 @@ public final class NativeKernels {
 
     static final String RESOURCE = "/native/linux-x86_64/libherdkernels.so";
 
-    /** The types with native kernels, and their C function names (without the ISA suffix). */
-    private static final Map<GgmlType, String> FUNCTIONS = Map.ofEntries(
-            Map.entry(GgmlType.F32, "herd_f32"),
-            Map.entry(GgmlType.F16, "herd_f16"),
-            Map.entry(GgmlType.BF16, "herd_bf16"),
-            Map.entry(GgmlType.Q8_0, "herd_q8_0"),
-            Map.entry(GgmlType.Q2_K, "herd_q2_k"),
-            Map.entry(GgmlType.Q3_K, "herd_q3_k"),
-            Map.entry(GgmlType.Q5_K, "herd_q5_k"),
-            Map.entry(GgmlType.Q4_K, "herd_q4_k"),
-            Map.entry(GgmlType.Q6_K, "herd_q6_k"),
-            Map.entry(GgmlType.Q4_0, "herd_q4_0"),
-            Map.entry(GgmlType.Q4_1, "herd_q4_1"),
-            Map.entry(GgmlType.Q5_0, "herd_q5_0"),
-            Map.entry(GgmlType.Q5_1, "herd_q5_1"));
+    /** The types with native kernels: each is {@code herd_<type>_<isa>} in the library (e.g. {@code herd_q4_k_avx512}). */
+    private static final Set<GgmlType> COVERED = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
+            GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
 
     /** (w, rowBytes, rowStart, rowEnd, values, scales, sums, n, count, out, outStride, bytes) → 0, or 1 when out of memory. */
     private static final FunctionDescriptor MATMUL = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
@@ -119,7 +108,7 @@ public final class NativeKernels {
     public static Optional<String> isa() { return Optional.ofNullable(ISA); }
 
     /** Whether {@code type} has a native kernel (regardless of availability). */
-    public static boolean covers(GgmlType type) { return FUNCTIONS.containsKey(type); }
+    public static boolean covers(GgmlType type) { return COVERED.contains(type); }
 
     /** The native kernel for {@code javaKernel}'s type, or empty when unavailable or not covered. */
     public static Optional<WeightKernel> kernelFor(WeightKernel javaKernel) {
@@ -134,9 +123,10 @@ public final class NativeKernels {
 
     /** The native kernel of one instruction set (which the caller checked this CPU runs). */
     static Optional<WeightKernel> kernelFor(WeightKernel javaKernel, String isa) {
-        String function = FUNCTIONS.get(javaKernel.type());
-        if (function == null || LIBRARY == null) return Optional.empty();
-        MethodHandle handle = Linker.nativeLinker().downcallHandle(LIBRARY.findOrThrow(function + "_" + isa), MATMUL,
+        GgmlType type = javaKernel.type();
+        if (!COVERED.contains(type) || LIBRARY == null) return Optional.empty();
+        String function = "herd_" + type.name().toLowerCase(Locale.ROOT) + "_" + isa;
+        MethodHandle handle = Linker.nativeLinker().downcallHandle(LIBRARY.findOrThrow(function), MATMUL,
                 Linker.Option.critical(true));
         return Optional.of(new NativeKernel(javaKernel, handle, isa));
     }
