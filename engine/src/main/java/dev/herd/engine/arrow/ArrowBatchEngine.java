@@ -29,7 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 import static dev.herd.engine.arrow.ArrowBatchSchemas.*;
-import static dev.herd.engine.arrow.GenerateBatchWriter.utf8;
+import static dev.herd.engine.arrow.RequestBatchWriter.utf8;
 
 /**
  * Runs record batches of requests through an {@link Engine}: every row of a batch is submitted at

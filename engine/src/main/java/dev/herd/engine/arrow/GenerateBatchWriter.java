@@ -2,45 +2,32 @@ package dev.herd.engine.arrow;
 
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.complex.StructVector;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * Appends rows to a generation request batch ({@link ArrowBatchSchemas#generateRequest()}).
  * {@link #finish()} hands the batch over; closing an unfinished writer frees it.
  */
-public final class GenerateBatchWriter implements AutoCloseable {
-    private final VectorSchemaRoot root;
+public final class GenerateBatchWriter extends RequestBatchWriter {
     private final VarCharVector prompt;
     private final ListVector messages;
     private final StructVector message;
     private final VarCharVector role;
     private final VarCharVector content;
-    private final ListVector images;
-    private final VarBinaryVector image;
     private final BigIntVector seed;
-    private final VarCharVector error;
-    private int rows;
-    private boolean finished;
 
     public GenerateBatchWriter(BufferAllocator allocator) {
-        root = VectorSchemaRoot.create(ArrowBatchSchemas.generateRequest(), allocator);
-        root.allocateNew();
+        super(ArrowBatchSchemas.generateRequest(), allocator);
         prompt = (VarCharVector) root.getVector(ArrowBatchSchemas.PROMPT);
         messages = (ListVector) root.getVector(ArrowBatchSchemas.MESSAGES);
         message = (StructVector) messages.getDataVector();
         role = message.getChild(ArrowBatchSchemas.ROLE, VarCharVector.class);
         content = message.getChild(ArrowBatchSchemas.CONTENT, VarCharVector.class);
-        images = (ListVector) root.getVector(ArrowBatchSchemas.IMAGES);
-        image = (VarBinaryVector) images.getDataVector();
         seed = (BigIntVector) root.getVector(ArrowBatchSchemas.SEED);
-        error = (VarCharVector) root.getVector(ArrowBatchSchemas.ERROR);
     }
 
     /** A plain text prompt (one user turn when the batch runs with {@code chat}). */
@@ -69,32 +56,8 @@ public final class GenerateBatchWriter implements AutoCloseable {
     public void addFailed(String reason, long rowSeed) {
         prompt.setNull(rows);
         messages.setNull(rows);
-        images.setNull(rows);
+        writeImages(List.of());
         finishRow(rowSeed, reason);
-    }
-
-    public int rowCount() { return rows; }
-
-    /** The batch, owned by the caller from now on. */
-    public VectorSchemaRoot finish() {
-        root.setRowCount(rows);
-        finished = true;
-        return root;
-    }
-
-    @Override
-    public void close() {
-        if (!finished) root.close();
-    }
-
-    private void writeImages(List<byte[]> rowImages) {
-        if (rowImages.isEmpty()) {
-            images.setNull(rows);
-            return;
-        }
-        int start = images.startNewValue(rows);
-        for (int j = 0; j < rowImages.size(); j++) image.setSafe(start + j, rowImages.get(j));
-        images.endValue(rows, rowImages.size());
     }
 
     private void finishRow(long rowSeed, String reason) {
@@ -102,9 +65,5 @@ public final class GenerateBatchWriter implements AutoCloseable {
         if (reason == null) error.setNull(rows);
         else error.setSafe(rows, utf8(reason));
         rows++;
-    }
-
-    static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -1,37 +1,22 @@
 package dev.herd.engine.arrow;
 
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.complex.ListVector;
 
 import java.util.List;
-
-import static dev.herd.engine.arrow.GenerateBatchWriter.utf8;
 
 /**
  * Appends rows to a score request batch ({@link ArrowBatchSchemas#scoreRequest()}).
  * {@link #finish()} hands the batch over; closing an unfinished writer frees it.
  */
-public final class ScoreBatchWriter implements AutoCloseable {
-    private final VectorSchemaRoot root;
+public final class ScoreBatchWriter extends RequestBatchWriter {
     private final VarCharVector context;
     private final VarCharVector continuation;
-    private final VarCharVector error;
-    private final ListVector images;
-    private final VarBinaryVector image;
-    private int rows;
-    private boolean finished;
 
     public ScoreBatchWriter(BufferAllocator allocator) {
-        root = VectorSchemaRoot.create(ArrowBatchSchemas.scoreRequest(), allocator);
-        root.allocateNew();
+        super(ArrowBatchSchemas.scoreRequest(), allocator);
         context = (VarCharVector) root.getVector(ArrowBatchSchemas.CONTEXT);
         continuation = (VarCharVector) root.getVector(ArrowBatchSchemas.CONTINUATION);
-        error = (VarCharVector) root.getVector(ArrowBatchSchemas.ERROR);
-        images = (ListVector) root.getVector(ArrowBatchSchemas.IMAGES);
-        image = (VarBinaryVector) images.getDataVector();
     }
 
     public void add(String contextText, String continuationText) {
@@ -42,13 +27,7 @@ public final class ScoreBatchWriter implements AutoCloseable {
     public void add(String contextText, String continuationText, List<byte[]> rowImages) {
         context.setSafe(rows, utf8(contextText));
         continuation.setSafe(rows, utf8(continuationText));
-        if (rowImages.isEmpty()) {
-            images.setNull(rows);
-        } else {
-            int start = images.startNewValue(rows);
-            for (int j = 0; j < rowImages.size(); j++) image.setSafe(start + j, rowImages.get(j));
-            images.endValue(rows, rowImages.size());
-        }
+        writeImages(rowImages);
         error.setNull(rows);
         rows++;
     }
@@ -57,22 +36,8 @@ public final class ScoreBatchWriter implements AutoCloseable {
     public void addFailed(String reason) {
         context.setNull(rows);
         continuation.setNull(rows);
-        images.setNull(rows);
+        writeImages(List.of());
         error.setSafe(rows, utf8(reason));
         rows++;
-    }
-
-    public int rowCount() { return rows; }
-
-    /** The batch, owned by the caller from now on. */
-    public VectorSchemaRoot finish() {
-        root.setRowCount(rows);
-        finished = true;
-        return root;
-    }
-
-    @Override
-    public void close() {
-        if (!finished) root.close();
     }
 }
