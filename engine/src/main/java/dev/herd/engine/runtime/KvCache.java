@@ -145,14 +145,10 @@ public final class KvCache {
     /** The block's memory; layer {@code l}'s keys start at {@link #keyOffset}, its values at {@link #valueOffset}. */
     public MemorySegment block(int block) { return blocks[block]; }
 
-    /**
-     * Byte offset of layer {@code layer}'s keys in a block. Keys are stored transposed, dimension
-     * major: dimension {@code j} (of {@code kvDim}) at position {@code p} is at
-     * {@code (j * BLOCK + p) * 4} from there, so a block's scores are a few vector FMAs.
-     */
+    /** Byte offset of layer {@code layer}'s keys in a block ({@code BLOCK × kvDim} floats, laid out by {@link PagedAttention}). */
     public long keyOffset(int layer) { return layer * layerBytes; }
 
-    /** Byte offset of layer {@code layer}'s values in a block: position {@code p} at {@code p * kvDim * 4}, dimensions in order. */
+    /** Byte offset of layer {@code layer}'s values in a block ({@code BLOCK × kvDim} floats, laid out by {@link PagedAttention}). */
     public long valueOffset(int layer) { return (layers + layer) * layerBytes; }
 
     /** Frees the native memory; the cache must not be used afterwards. */

@@ -2,20 +2,13 @@ package dev.herd.engine.model.llama4;
 
 import dev.herd.engine.runtime.Batch;
 import dev.herd.engine.runtime.ComputePool;
-import dev.herd.engine.runtime.KvCache;
 import dev.herd.engine.runtime.Linear;
-import dev.herd.engine.runtime.SequenceKv;
+import dev.herd.engine.runtime.PagedAttention;
 import dev.herd.engine.runtime.TextModel;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.Tensor;
 import dev.herd.engine.tensor.VectorMath;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,6 +28,7 @@ public final class Llama4TextModel implements TextModel {
     private final Llama4Config c;
     private final Llama4Weights w;
     private final Linear linear;
+    private final PagedAttention attention = PagedAttention.selected();
     private final ComputePool pool;
     private final AutoCloseable resources;
     /** {@code freq_base^(-2/headDim)} in float, stepped the way ggml builds its RoPE cache. */
@@ -133,18 +127,7 @@ public final class Llama4TextModel implements TextModel {
         });
 
         // Store keys and values before attending: a prefill row sees the earlier rows of its own batch.
-        // Keys are stored transposed within a block ([dim][position]) so scores need no lane reductions.
-        int kvDim = c.kvDim();
-        for (int t = 0; t < n; t++) {
-            SequenceKv seq = b.sequence(t);
-            int pos = b.position(t);
-            KvCache cache = seq.cache();
-            MemorySegment block = cache.block(seq.block(pos / KvCache.BLOCK));
-            int slot = pos % KvCache.BLOCK;
-            long keys = cache.keyOffset(l) + (long) slot * Float.BYTES;
-            for (int j = 0; j < kvDim; j++) block.set(ValueLayout.JAVA_FLOAT, keys + (long) j * KvCache.BLOCK * Float.BYTES, k[t * kvDim + j]);
-            MemorySegment.copy(v, t * kvDim, block, ValueLayout.JAVA_FLOAT, cache.valueOffset(l) + (long) slot * kvDim * Float.BYTES, kvDim);
-        }
+        for (int t = 0; t < n; t++) attention.store(b.sequence(t), l, b.position(t), k, v, t * c.kvDim(), c.kvHeads(), hd);
 
         int groups = c.kvHeads();
         boolean chunked = c.isChunked(l);
@@ -184,157 +167,13 @@ public final class Llama4TextModel implements TextModel {
         }
     }
 
-    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
-    private static final ThreadLocal<float[]> BLOCK_SCORES = ThreadLocal.withInitial(() -> new float[KvCache.BLOCK]);
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-
     /** The query heads of kv-head {@code group} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
     private void attendGroup(Batch b, int l, int t, int group, boolean chunked, float[] q, float[] attn) {
-        int hd = c.headDim(), kvDim = c.kvDim();
         int pos = b.position(t);
         int start = chunked ? pos / c.chunkSize() * c.chunkSize() : 0;
-        int count = pos - start + 1;
-        float[] scores = SCORES.get();
-        if (scores.length < count) {
-            scores = new float[Integer.highestOneBit(count) * 2];
-            SCORES.set(scores);
-        }
-        float[] blockScores = BLOCK_SCORES.get();
-        SequenceKv seq = b.sequence(t);
-        KvCache cache = seq.cache();
         int headsPerGroup = c.heads() / c.kvHeads();
-        float scale = c.attentionScale();
-        boolean vector = hd % F.length() == 0;
-        for (int hh = 0; hh < headsPerGroup; hh++) {
-            int head = group * headsPerGroup + hh;
-            int qOff = (t * c.heads() + head) * hd;
-            float max = Float.NEGATIVE_INFINITY;
-            int i = 0;
-            for (int p = start; p <= pos; ) {
-                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                MemorySegment keys = cache.block(seq.block(p / KvCache.BLOCK));
-                long base = cache.keyOffset(l) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
-                int first = p % KvCache.BLOCK, n = blockEnd - p + 1;
-                blockScores(q, qOff, keys, base, hd, scale, blockScores);
-                for (int j = 0; j < n; j++) {
-                    float s = blockScores[first + j];
-                    scores[i++] = s;
-                    if (s > max) max = s;
-                }
-                p = blockEnd + 1;
-            }
-            VectorMath.expShifted(scores, count, max);
-            double sum = 0;
-            for (int j = 0; j < count; j++) sum += scores[j];
-            float inv = (float) (1.0 / sum);
-            for (int j = 0; j < count; j++) scores[j] *= inv;
-            int oOff = (t * c.heads() + head) * hd;
-            long base = cache.valueOffset(l) + (long) group * hd * Float.BYTES;
-            if (vector) {
-                weightedValues(scores, seq, cache, base, kvDim, start, pos, attn, oOff, hd);
-            } else {
-                Arrays.fill(attn, oOff, oOff + hd, 0f);
-                i = 0;
-                for (int p = start; p <= pos; p++, i++) {
-                    MemorySegment values = cache.block(seq.block(p / KvCache.BLOCK));
-                    long vOff = base + (long) (p % KvCache.BLOCK) * kvDim * Float.BYTES;
-                    for (int j = 0; j < hd; j++) attn[oOff + j] = Math.fma(scores[i], values.get(ValueLayout.JAVA_FLOAT, vOff + j * 4L), attn[oOff + j]);
-                }
-            }
-        }
-    }
-
-    /**
-     * {@code out[j] = Σ_p w[p] · V[p][j]} over positions {@code start..pos}, each element one FMA per
-     * position in position order from zero (the scalar path's operations). Eight vectors of the
-     * head are summed at once in registers: one chain per vector would wait on the FMA latency, and
-     * summing into memory waits on store forwarding.
-     */
-    private static void weightedValues(float[] w, SequenceKv seq, KvCache cache, long base, int kvDim, int start, int pos,
-                                       float[] out, int oOff, int hd) {
-        int lanes = F.length();
-        int j0 = 0;
-        for (; j0 + 8 * lanes <= hd; j0 += 8 * lanes) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            int i = 0;
-            for (int p = start; p <= pos; ) {
-                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
-                for (; p <= blockEnd; p++, i++) {
-                    long o = base + ((long) (p % KvCache.BLOCK) * kvDim + j0) * Float.BYTES;
-                    FloatVector wv = FloatVector.broadcast(F, w[i]);
-                    a0 = wv.fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a0);
-                    a1 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 4L, ByteOrder.nativeOrder()), a1);
-                    a2 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 8L, ByteOrder.nativeOrder()), a2);
-                    a3 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 12L, ByteOrder.nativeOrder()), a3);
-                    a4 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 16L, ByteOrder.nativeOrder()), a4);
-                    a5 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 20L, ByteOrder.nativeOrder()), a5);
-                    a6 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 24L, ByteOrder.nativeOrder()), a6);
-                    a7 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 28L, ByteOrder.nativeOrder()), a7);
-                }
-            }
-            a0.intoArray(out, oOff + j0);
-            a1.intoArray(out, oOff + j0 + lanes);
-            a2.intoArray(out, oOff + j0 + 2 * lanes);
-            a3.intoArray(out, oOff + j0 + 3 * lanes);
-            a4.intoArray(out, oOff + j0 + 4 * lanes);
-            a5.intoArray(out, oOff + j0 + 5 * lanes);
-            a6.intoArray(out, oOff + j0 + 6 * lanes);
-            a7.intoArray(out, oOff + j0 + 7 * lanes);
-        }
-        for (; j0 < hd; j0 += lanes) {
-            FloatVector a = FloatVector.zero(F);
-            int i = 0;
-            for (int p = start; p <= pos; p++, i++) {
-                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
-                long o = base + ((long) (p % KvCache.BLOCK) * kvDim + j0) * Float.BYTES;
-                a = FloatVector.broadcast(F, w[i]).fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a);
-            }
-            a.intoArray(out, oOff + j0);
-        }
-    }
-
-    /**
-     * {@code out[p] = scale * Σ_d q[d] · K[d][p]} for the 16 positions of a block whose keys are
-     * stored transposed: one FMA per dimension for a whole vector of positions, no lane
-     * reductions. The dimensions are summed in four chains (d mod 4, in order; the tail past a
-     * multiple of four joins chain 0), added as (c0 + c1) + (c2 + c3): one chain would wait on the
-     * FMA latency. The scalar path computes the same sums.
-     */
-    private static void blockScores(float[] q, int qOff, MemorySegment keys, long base, int hd, float scale, float[] out) {
-        int lanes = F.length(), hd4 = hd & ~3;
-        for (int p0 = 0; p0 < KvCache.BLOCK; p0 += lanes) {
-            if (p0 + lanes > KvCache.BLOCK) {
-                for (int p = p0; p < KvCache.BLOCK; p++) {
-                    float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
-                    int d = 0;
-                    for (; d < hd4; d += 4) {
-                        c0 = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), c0);
-                        c1 = Math.fma(q[qOff + d + 1], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 1) * KvCache.BLOCK + p) * 4), c1);
-                        c2 = Math.fma(q[qOff + d + 2], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 2) * KvCache.BLOCK + p) * 4), c2);
-                        c3 = Math.fma(q[qOff + d + 3], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 3) * KvCache.BLOCK + p) * 4), c3);
-                    }
-                    for (; d < hd; d++) c0 = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), c0);
-                    out[p] = ((c0 + c1) + (c2 + c3)) * scale;
-                }
-                break;
-            }
-            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-            long row = (long) KvCache.BLOCK * 4;
-            int d = 0;
-            for (; d < hd4; d += 4) {
-                long o = base + ((long) d * KvCache.BLOCK + p0) * 4;
-                c0 = FloatVector.fromMemorySegment(F, keys, o, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
-                c1 = FloatVector.fromMemorySegment(F, keys, o + row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 1]), c1);
-                c2 = FloatVector.fromMemorySegment(F, keys, o + 2 * row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 2]), c2);
-                c3 = FloatVector.fromMemorySegment(F, keys, o + 3 * row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 3]), c3);
-            }
-            for (; d < hd; d++) {
-                c0 = FloatVector.fromMemorySegment(F, keys, base + ((long) d * KvCache.BLOCK + p0) * 4, ByteOrder.nativeOrder())
-                        .fma(FloatVector.broadcast(F, q[qOff + d]), c0);
-            }
-            c0.add(c1).add(c2.add(c3)).mul(scale).intoArray(out, p0);
-        }
+        int off = (t * c.heads() + group * headsPerGroup) * c.headDim();
+        attention.attend(q, off, headsPerGroup, c.headDim(), b.sequence(t), l, group, start, pos, c.attentionScale(), attn, off);
     }
 
     // ---- feed-forward -----------------------------------------------------------------------

@@ -115,8 +115,22 @@ public final class NativeKernels {
         return available() ? kernelFor(javaKernel, ISA) : Optional.empty();
     }
 
+    /**
+     * The library's function {@code <name>_<isa>} for the bound instruction set, as a critical
+     * downcall (heap arrays passed in place), or empty when the native kernels are unavailable.
+     */
+    public static Optional<MethodHandle> function(String name, FunctionDescriptor descriptor) {
+        return available() ? Optional.of(function(name, ISA, descriptor)) : Optional.empty();
+    }
+
+    /** {@code <name>_<isa>}, one of {@link #runnableIsas()} (for tests of every variant). */
+    public static MethodHandle function(String name, String isa, FunctionDescriptor descriptor) {
+        if (!runnableIsas().contains(isa)) throw new IllegalArgumentException("this CPU cannot run the " + isa + " variant");
+        return Linker.nativeLinker().downcallHandle(LIBRARY.findOrThrow(name + "_" + isa), descriptor, Linker.Option.critical(true));
+    }
+
     /** The instruction sets this CPU can run the library's variants for: "avx2", then "avx512" if present. */
-    static List<String> runnableIsas() {
+    public static List<String> runnableIsas() {
         if (LIBRARY == null) return List.of();
         return CPU_LEVEL >= 2 ? List.of("avx2", "avx512") : CPU_LEVEL == 1 ? List.of("avx2") : List.of();
     }

@@ -1,0 +1,260 @@
+package dev.herd.engine.runtime;
+
+import dev.herd.engine.tensor.Kernels;
+import dev.herd.engine.tensor.VectorMath;
+import dev.herd.engine.tensor.types.NativeKernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * {@code softmax(q·K * scale)·V} for the query heads of one kv-head group of one row, over a range
+ * of that sequence's positions in the paged {@link KvCache}, and the layout of keys and values in
+ * a block's layer: keys transposed ({@code [kv head][dim][position]}, so a block's scores are vector
+ * FMAs without lane reductions), values {@code [kv head][position][dim]}; each kv head's keys and
+ * values in a block are one contiguous run, which is what a reader streams. Per head and position:
+ * {@code score = ((c0 + c1) + (c2 + c3)) * scale}, chain {@code ck} the FMAs of {@code q[d] · K[d][p]}
+ * over {@code d = k mod 4} in order (dimensions past a multiple of four join {@code c0}); weights
+ * {@code expf(score - max)} ({@link VectorMath#expf}) times {@code (float) (1 / their double sum)};
+ * output element {@code j} the FMAs of {@code w[p] · V[p][j]} in position order from zero. Nothing
+ * depends on the other rows of the batch.
+ *
+ * <p>Two implementations compute those same bits: the native kernel ({@code herd_attend} in
+ * {@code libherdkernels.so}, which loads each key and value vector once for all heads of the group)
+ * and the Java one here, used when the native kernels are unavailable or {@code herd.kernels=java}.
+ */
+public final class PagedAttention {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** (q, qOff, heads, hd, blocks, keys, values, first, count, scale, scratch, out, outOff) → 0. */
+    private static final FunctionDescriptor ATTEND = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
+    private static final ThreadLocal<float[]> BLOCK_SCORES = ThreadLocal.withInitial(() -> new float[KvCache.BLOCK]);
+    private static final ThreadLocal<long[]> BLOCK_ADDRESSES = ThreadLocal.withInitial(() -> new long[64]);
+
+    /** The native kernel, or null for the Java path. */
+    private final MethodHandle attend;
+
+    private PagedAttention(MethodHandle attend) {
+        this.attend = attend;
+    }
+
+    /** The implementation {@code herd.kernels} selects: native where the library loaded (unless {@code java}), else Java. */
+    public static PagedAttention selected() {
+        return Kernels.mode().equals("java") ? java() : NativeKernels.function("herd_attend", ATTEND).map(PagedAttention::new).orElseGet(PagedAttention::java);
+    }
+
+    /** The native kernel's variant for one of {@link NativeKernels#runnableIsas()} (for tests). */
+    static PagedAttention nativeVariant(String isa) { return new PagedAttention(NativeKernels.function("herd_attend", isa, ATTEND)); }
+
+    /** The Java implementation. */
+    public static PagedAttention java() { return new PagedAttention(null); }
+
+    public boolean isNative() { return attend != null; }
+
+    /**
+     * Stores one position's keys and values ({@code kvHeads × hd} floats each, from {@code k[off..]} and
+     * {@code v[off..]}) in layer {@code layer} of {@code seq}'s block for it.
+     */
+    public void store(SequenceKv seq, int layer, int pos, float[] k, float[] v, int off, int kvHeads, int hd) {
+        KvCache cache = seq.cache();
+        MemorySegment block = cache.block(seq.block(pos / KvCache.BLOCK));
+        int slot = pos % KvCache.BLOCK, kvDim = kvHeads * hd;
+        long keys = cache.keyOffset(layer) + (long) slot * Float.BYTES;
+        for (int j = 0; j < kvDim; j++) block.set(ValueLayout.JAVA_FLOAT, keys + (long) j * KvCache.BLOCK * Float.BYTES, k[off + j]);
+        for (int g = 0; g < kvHeads; g++) {
+            MemorySegment.copy(v, off + g * hd, block, ValueLayout.JAVA_FLOAT, valueBase(cache, layer, g, hd) + (long) slot * hd * Float.BYTES, hd);
+        }
+    }
+
+    private static long valueBase(KvCache cache, int layer, int group, int hd) {
+        return cache.valueOffset(layer) + (long) group * KvCache.BLOCK * hd * Float.BYTES;
+    }
+
+    /**
+     * Writes {@code heads × hd} floats to {@code out[outOff..]}: heads {@code q[qOff..]} ({@code heads × hd}
+     * floats) attending to positions {@code start..pos} of {@code seq}'s layer {@code layer}, kv head {@code group}.
+     */
+    public void attend(float[] q, int qOff, int heads, int hd, SequenceKv seq, int layer, int group, int start, int pos, float scale,
+                       float[] out, int outOff) {
+        KvCache cache = seq.cache();
+        long keys = cache.keyOffset(layer) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
+        long values = valueBase(cache, layer, group, hd);
+        if (attend != null) {
+            attendNative(q, qOff, heads, hd, seq, keys, values, start, pos, scale, out, outOff);
+            return;
+        }
+        int count = pos - start + 1;
+        float[] scores = SCORES.get();
+        if (scores.length < count) {
+            scores = new float[Integer.highestOneBit(count) * 2];
+            SCORES.set(scores);
+        }
+        float[] blockScores = BLOCK_SCORES.get();
+        boolean vector = hd % F.length() == 0;
+        for (int head = 0; head < heads; head++) {
+            int qh = qOff + head * hd, oh = outOff + head * hd;
+            float max = Float.NEGATIVE_INFINITY;
+            int i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
+                MemorySegment block = cache.block(seq.block(p / KvCache.BLOCK));
+                int first = p % KvCache.BLOCK, n = blockEnd - p + 1;
+                blockScores(q, qh, block, keys, hd, scale, blockScores);
+                for (int j = 0; j < n; j++) {
+                    float s = blockScores[first + j];
+                    scores[i++] = s;
+                    if (s > max) max = s;
+                }
+                p = blockEnd + 1;
+            }
+            VectorMath.expShifted(scores, count, max);
+            double sum = 0;
+            for (int j = 0; j < count; j++) sum += scores[j];
+            float inv = (float) (1.0 / sum);
+            for (int j = 0; j < count; j++) scores[j] *= inv;
+            if (vector) {
+                weightedValues(scores, seq, cache, values, start, pos, out, oh, hd);
+            } else {
+                Arrays.fill(out, oh, oh + hd, 0f);
+                i = 0;
+                for (int p = start; p <= pos; p++, i++) {
+                    MemorySegment block = cache.block(seq.block(p / KvCache.BLOCK));
+                    long vOff = values + (long) (p % KvCache.BLOCK) * hd * Float.BYTES;
+                    for (int j = 0; j < hd; j++) out[oh + j] = Math.fma(scores[i], block.get(ValueLayout.JAVA_FLOAT, vOff + j * 4L), out[oh + j]);
+                }
+            }
+        }
+    }
+
+    private void attendNative(float[] q, int qOff, int heads, int hd, SequenceKv seq, long keys, long values, int start, int pos, float scale,
+                              float[] out, int outOff) {
+        KvCache cache = seq.cache();
+        int firstBlock = start / KvCache.BLOCK, blocks = pos / KvCache.BLOCK - firstBlock + 1;
+        long[] addresses = BLOCK_ADDRESSES.get();
+        if (addresses.length < blocks) {
+            addresses = new long[Integer.highestOneBit(blocks) * 2];
+            BLOCK_ADDRESSES.set(addresses);
+        }
+        for (int b = 0; b < blocks; b++) addresses[b] = cache.block(seq.block(firstBlock + b)).address();
+        float[] scratch = SCORES.get();
+        int need = heads * blocks * KvCache.BLOCK;
+        if (scratch.length < need) {
+            scratch = new float[Integer.highestOneBit(need) * 2];
+            SCORES.set(scratch);
+        }
+        try {
+            int status = (int) attend.invokeExact(MemorySegment.ofArray(q), qOff, heads, hd, MemorySegment.ofArray(addresses), keys, values,
+                    start % KvCache.BLOCK, pos - start + 1, scale, MemorySegment.ofArray(scratch), MemorySegment.ofArray(out), outOff);
+            if (status != 0) throw new IllegalStateException("native attention returned " + status);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("native attention failed", e);
+        }
+    }
+
+    /**
+     * {@code out[j] = Σ_p w[p] · V[p][j]} over positions {@code start..pos}, each element one FMA per
+     * position in position order from zero (the scalar path's operations). Eight vectors of the
+     * head are summed at once in registers: one chain per vector would wait on the FMA latency, and
+     * summing into memory waits on store forwarding.
+     */
+    private static void weightedValues(float[] w, SequenceKv seq, KvCache cache, long base, int start, int pos,
+                                       float[] out, int oOff, int hd) {
+        int lanes = F.length();
+        int j0 = 0;
+        for (; j0 + 8 * lanes <= hd; j0 += 8 * lanes) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            int i = 0;
+            for (int p = start; p <= pos; ) {
+                int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
+                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
+                for (; p <= blockEnd; p++, i++) {
+                    long o = base + ((long) (p % KvCache.BLOCK) * hd + j0) * Float.BYTES;
+                    FloatVector wv = FloatVector.broadcast(F, w[i]);
+                    a0 = wv.fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a0);
+                    a1 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 4L, ByteOrder.nativeOrder()), a1);
+                    a2 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 8L, ByteOrder.nativeOrder()), a2);
+                    a3 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 12L, ByteOrder.nativeOrder()), a3);
+                    a4 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 16L, ByteOrder.nativeOrder()), a4);
+                    a5 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 20L, ByteOrder.nativeOrder()), a5);
+                    a6 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 24L, ByteOrder.nativeOrder()), a6);
+                    a7 = wv.fma(FloatVector.fromMemorySegment(F, v, o + lanes * 28L, ByteOrder.nativeOrder()), a7);
+                }
+            }
+            a0.intoArray(out, oOff + j0);
+            a1.intoArray(out, oOff + j0 + lanes);
+            a2.intoArray(out, oOff + j0 + 2 * lanes);
+            a3.intoArray(out, oOff + j0 + 3 * lanes);
+            a4.intoArray(out, oOff + j0 + 4 * lanes);
+            a5.intoArray(out, oOff + j0 + 5 * lanes);
+            a6.intoArray(out, oOff + j0 + 6 * lanes);
+            a7.intoArray(out, oOff + j0 + 7 * lanes);
+        }
+        for (; j0 < hd; j0 += lanes) {
+            FloatVector a = FloatVector.zero(F);
+            int i = 0;
+            for (int p = start; p <= pos; p++, i++) {
+                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
+                long o = base + ((long) (p % KvCache.BLOCK) * hd + j0) * Float.BYTES;
+                a = FloatVector.broadcast(F, w[i]).fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a);
+            }
+            a.intoArray(out, oOff + j0);
+        }
+    }
+
+    /**
+     * {@code out[p] = scale * Σ_d q[d] · K[d][p]} for the 16 positions of a block whose keys are
+     * stored transposed: one FMA per dimension for a whole vector of positions, no lane
+     * reductions. The dimensions are summed in four chains (d mod 4, in order; the tail past a
+     * multiple of four joins chain 0), added as (c0 + c1) + (c2 + c3): one chain would wait on the
+     * FMA latency. The scalar path computes the same sums.
+     */
+    private static void blockScores(float[] q, int qOff, MemorySegment keys, long base, int hd, float scale, float[] out) {
+        int lanes = F.length(), hd4 = hd & ~3;
+        for (int p0 = 0; p0 < KvCache.BLOCK; p0 += lanes) {
+            if (p0 + lanes > KvCache.BLOCK) {
+                for (int p = p0; p < KvCache.BLOCK; p++) {
+                    float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+                    int d = 0;
+                    for (; d < hd4; d += 4) {
+                        c0 = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), c0);
+                        c1 = Math.fma(q[qOff + d + 1], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 1) * KvCache.BLOCK + p) * 4), c1);
+                        c2 = Math.fma(q[qOff + d + 2], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 2) * KvCache.BLOCK + p) * 4), c2);
+                        c3 = Math.fma(q[qOff + d + 3], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) (d + 3) * KvCache.BLOCK + p) * 4), c3);
+                    }
+                    for (; d < hd; d++) c0 = Math.fma(q[qOff + d], keys.get(ValueLayout.JAVA_FLOAT, base + ((long) d * KvCache.BLOCK + p) * 4), c0);
+                    out[p] = ((c0 + c1) + (c2 + c3)) * scale;
+                }
+                break;
+            }
+            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+            long row = (long) KvCache.BLOCK * 4;
+            int d = 0;
+            for (; d < hd4; d += 4) {
+                long o = base + ((long) d * KvCache.BLOCK + p0) * 4;
+                c0 = FloatVector.fromMemorySegment(F, keys, o, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
+                c1 = FloatVector.fromMemorySegment(F, keys, o + row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 1]), c1);
+                c2 = FloatVector.fromMemorySegment(F, keys, o + 2 * row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 2]), c2);
+                c3 = FloatVector.fromMemorySegment(F, keys, o + 3 * row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 3]), c3);
+            }
+            for (; d < hd; d++) {
+                c0 = FloatVector.fromMemorySegment(F, keys, base + ((long) d * KvCache.BLOCK + p0) * 4, ByteOrder.nativeOrder())
+                        .fma(FloatVector.broadcast(F, q[qOff + d]), c0);
+            }
+            c0.add(c1).add(c2.add(c3)).mul(scale).intoArray(out, p0);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.herd.engine.runtime;
+
+import dev.herd.engine.tensor.types.NativeKernels;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Attention over the paged KV cache: the Java path is a correct softmax attention (against a
+ * double-precision reference), and every native variant this CPU runs computes its bits exactly,
+ * for head sizes on and off the vector and four-chain boundaries, any number of heads per group,
+ * and position ranges that start and end inside blocks (chunked attention) or span many blocks.
+ */
+class PagedAttentionTest {
+
+    /** {head dim, heads per group, kv heads, start, pos}. */
+    private static final int[][] CASES = {
+            {128, 4, 4, 0, 0}, {128, 4, 4, 0, 300}, {128, 4, 2, 37, 211}, {128, 5, 2, 16, 47}, {64, 1, 3, 5, 5},
+            {64, 3, 1, 0, 95}, {36, 2, 2, 3, 70}, {30, 4, 2, 0, 33}, {8, 6, 1, 15, 16}, {4, 2, 1, 0, 130}, {128, 8, 1, 100, 700},
+    };
+
+    @Test
+    void theJavaPathIsSoftmaxAttention() {
+        Random random = new Random(7);
+        for (int[] c : CASES) {
+            Setup s = new Setup(c, random);
+            float[] out = new float[s.heads * s.hd];
+            PagedAttention.java().attend(s.q, s.qOff, s.heads, s.hd, s.seq, s.layer, s.group, s.start, s.pos, s.scale, out, 0);
+            double[] expected = s.reference();
+            for (int i = 0; i < out.length; i++) {
+                // float scores and weights against double ones: a few float ulps of values of size ~1
+                assertEquals(expected[i], out[i], 1e-5 * (1 + Math.abs(expected[i])), "case " + java.util.Arrays.toString(c) + " element " + i);
+            }
+            s.close();
+        }
+    }
+
+    @Test
+    void everyNativeVariantComputesTheJavaBits() {
+        List<String> isas = NativeKernels.runnableIsas();
+        if (isas.isEmpty()) {
+            if (System.getenv("CI") != null) fail("native kernels unavailable under CI: " + NativeKernels.unavailableReason().orElse("?"));
+            Assumptions.abort("native kernels unavailable: " + NativeKernels.unavailableReason().orElse("?"));
+        }
+        Random random = new Random(11);
+        for (int[] c : CASES) {
+            for (boolean extreme : new boolean[]{false, true}) {
+                Setup s = new Setup(c, random);
+                if (extreme) s.scale = 40f; // scores far apart: weights underflow to zero and subnormals
+                float[] expected = new float[s.qOff + s.heads * s.hd + 3];
+                PagedAttention.java().attend(s.q, s.qOff, s.heads, s.hd, s.seq, s.layer, s.group, s.start, s.pos, s.scale, expected, s.qOff);
+                for (String isa : isas) {
+                    float[] out = new float[expected.length];
+                    PagedAttention.nativeVariant(isa).attend(s.q, s.qOff, s.heads, s.hd, s.seq, s.layer, s.group, s.start, s.pos, s.scale, out, s.qOff);
+                    for (int i = 0; i < out.length; i++) {
+                        assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
+                                isa + " case " + java.util.Arrays.toString(c) + (extreme ? " (extreme)" : "") + " element " + i
+                                        + ": " + expected[i] + " vs " + out[i]);
+                    }
+                }
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void selectedFollowsTheKernelMode() {
+        assertEquals(!NativeKernels.runnableIsas().isEmpty() && !dev.herd.engine.tensor.Kernels.mode().equals("java"),
+                PagedAttention.selected().isNative());
+        assertFalse(PagedAttention.java().isNative());
+    }
+
+    /** A sequence with random keys and values in layer 1 of a two-layer cache, and random queries for one group. */
+    private static final class Setup {
+        final int hd, heads, kvHeads, start, pos, layer = 1, group;
+        final int qOff = 5;
+        float scale;
+        final float[] q;
+        final KvCache cache;
+        final SequenceKv seq;
+
+        Setup(int[] c, Random random) {
+            hd = c[0];
+            heads = c[1];
+            kvHeads = c[2];
+            start = c[3];
+            pos = c[4];
+            group = kvHeads - 1;
+            scale = (float) (1 / Math.sqrt(hd));
+            int kvDim = kvHeads * hd;
+            cache = new KvCache(2, kvDim, KvCache.bytesPerBlock(2, kvDim) * (KvCache.blocksFor(pos + 1) + 3));
+            // a scattered block table: take and give back a block first so blocks are not in order
+            int spare = cache.allocate();
+            seq = new SequenceKv(cache);
+            seq.reserve(pos + 1);
+            cache.release(spare);
+            for (int b = 0; b < seq.blockCount(); b++) {
+                MemorySegment block = cache.block(seq.block(b));
+                for (long o = 0; o < block.byteSize(); o += 4) block.set(ValueLayout.JAVA_FLOAT, o, (float) random.nextGaussian());
+            }
+            q = new float[qOff + heads * hd];
+            for (int i = 0; i < q.length; i++) q[i] = (float) random.nextGaussian();
+        }
+
+        float key(int p, int d) {
+            MemorySegment block = cache.block(seq.block(p / KvCache.BLOCK));
+            return block.get(ValueLayout.JAVA_FLOAT, cache.keyOffset(layer) + ((long) (group * hd + d) * KvCache.BLOCK + p % KvCache.BLOCK) * 4);
+        }
+
+        float value(int p, int d) {
+            MemorySegment block = cache.block(seq.block(p / KvCache.BLOCK));
+            return block.get(ValueLayout.JAVA_FLOAT, cache.valueOffset(layer) + ((long) (group * KvCache.BLOCK + p % KvCache.BLOCK) * hd + d) * 4);
+        }
+
+        double[] reference() {
+            double[] out = new double[heads * hd];
+            for (int h = 0; h < heads; h++) {
+                double[] s = new double[pos - start + 1];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int p = start; p <= pos; p++) {
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += (double) q[qOff + h * hd + d] * key(p, d);
+                    s[p - start] = dot * scale;
+                    max = Math.max(max, s[p - start]);
+                }
+                for (int i = 0; i < s.length; i++) sum += s[i] = Math.exp(s[i] - max);
+                for (int p = start; p <= pos; p++)
+                    for (int d = 0; d < hd; d++) out[h * hd + d] += s[p - start] / sum * value(p, d);
+            }
+            return out;
+        }
+
+        void close() { cache.close(); }
+    }
+}
