@@ -67,7 +67,7 @@ INLINE int32_t sum_ints(__m256i v) {
  * Each thread's working buffers (decoded rows, repacked activations), one per slot: grown on demand,
  * 64-byte aligned, freed when the thread ends.
  */
-enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_WSCALES, SLOT_KSCALES, SLOT_KFIX, SLOTS };
+enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_XSCALES, SLOT_WSCALES, SLOT_KSCALES, SLOT_KFIX, SLOTS };
 
 typedef struct {
     void *buf[SLOTS];
@@ -206,67 +206,49 @@ INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowSt
     }
 }
 
-#if defined(__AVX512VNNI__)
 /*
- * Q8_0 batches with VNNI's vpdpbusd (32 byte products per instruction, where vpmaddwd/vpdpwssd take 16
- * int16 ones). It multiplies unsigned by signed bytes, so the weights are flipped to w + 128 and each
- * int lane starts from -128 * (sum of its four activation quants), which leaves exactly sum(w * x).
- * The activation quants are repacked so that int lane i holds values 2i, 2i+1, 16+2i, 17+2i, and the
- * weights are shuffled to match: the same int lanes as block_tile, hence the same floats after them.
+ * Q8_0 (Q8_0.java): per block the exact integer dot of its 32 quant pairs, converted once; lane k of the float
+ * accumulator takes blocks k mod 8 with fma(dot, d_w * d_x, acc), the blocks padded to a multiple of eight
+ * with fma(0, 0, acc); then sum_lanes. Eight blocks' dots arrive as one vector of ints, so eight blocks cost
+ * one conversion and one FMA per row and vector.
  */
-#define Q8_CHUNK 32
 
-/* The activations of vector t, block b, as bytes in lane order, and each lane's starting value. */
-INLINE void q8_repack(const int16_t *xq, int n, int count, int8_t *x8, __m256i *fix) {
-    const __m256i bias = _mm256_set1_epi8((char) 0x80);
-    int nb = n / 32;
-    for (int64_t k = 0; k < (int64_t) count * nb; k++) {
-        __m256i lo = load16(xq + 32 * k), hi = load16(xq + 32 * k + 16);
-        /* per 128-bit half: (0,1,16,17),(2,3,18,19) ... then packed to bytes in lane order */
-        __m256i bytes = _mm256_packs_epi16(_mm256_unpacklo_epi32(lo, hi), _mm256_unpackhi_epi32(lo, hi));
-        _mm256_store_si256((__m256i *) (x8 + 32 * k), bytes);
-        fix[k] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, bytes));
-    }
+/* Lane k: the sum of p[k]'s eight lanes (exact). */
+INLINE __m256i sum_each(const __m256i p[8]) {
+    __m256i t0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    __m256i t1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
 }
 
-/* Block b of a Q8_0 row as unsigned bytes (w + 128) in the repacked lane order. */
-INLINE __m256i q8_weights(const uint8_t *quants) {
-    const __m256i order = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
-    __m256i v = _mm256_permute4x64_epi64(_mm256_loadu_si256((const __m256i *) quants), 0xD8);
-    return _mm256_xor_si256(_mm256_shuffle_epi8(v, order), _mm256_set1_epi8((char) 0x80));
-}
-
-/*
- * Rows r0..r0+R-1 times vectors t0..t0+V-1. The scale products d_w * d_x are formed a chunk of blocks
- * ahead, eight blocks per multiply, and read back as broadcast operands: broadcasting them from
- * registers, or from just-written memory, measured a third slower.
- */
-INLINE void q8_vnni_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const float *wscales, const int8_t *x8, const __m256i *fix,
-                         const float *xd, int n, int t0, int V, float *out, int outStride) {
+/* Rows r0..r0+R-1 times vectors t0..t0+V-1 with int16 products (any instruction set; single vectors). */
+INLINE void q8_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const int16_t *xq, const float *xd, int n, int t0, int V,
+                    float *out, int outStride) {
     int nb = n / 32;
     __m256 acc[TILE_ROWS][TILE_VECS];
-    float prod[TILE_ROWS][TILE_VECS][Q8_CHUNK] __attribute__((aligned(64)));
     for (int i = 0; i < R; i++)
         for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
-    for (int c0 = 0; c0 < nb; c0 += Q8_CHUNK) {
-        int ce = c0 + Q8_CHUNK < nb ? c0 + Q8_CHUNK : nb;
-        for (int i = 0; i < R; i++)
+    for (int g = 0; g < nb; g += 8) {
+        for (int i = 0; i < R; i++) {
+            const uint8_t *row = w + (int64_t) (r0 + i) * rowBytes;
             for (int j = 0; j < V; j++) {
-                const float *dw = wscales + (int64_t) i * nb, *dx = xd + (int64_t) (t0 + j) * nb;
-                int b = c0;
-                for (; b + 8 <= ce; b += 8) _mm256_store_ps(&prod[i][j][b - c0], _mm256_mul_ps(_mm256_loadu_ps(dw + b), _mm256_loadu_ps(dx + b)));
-                for (; b < ce; b++) prod[i][j][b - c0] = dw[b] * dx[b];
-            }
-        for (int b = c0; b < ce; b++) {
-            __m256i wq[TILE_ROWS];
-            for (int i = 0; i < R; i++) wq[i] = q8_weights(w + (int64_t) (r0 + i) * rowBytes + 34 * (int64_t) b + 2);
-            for (int j = 0; j < V; j++) {
-                __m256i x = _mm256_load_si256((const __m256i *) (x8 + (int64_t) (t0 + j) * n + 32 * b));
-                __m256i start = _mm256_load_si256(fix + (int64_t) (t0 + j) * nb + b);
-                for (int i = 0; i < R; i++) {
-                    __m256i p = _mm256_dpbusd_epi32(start, wq[i], x);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&prod[i][j][b - c0]), acc[i][j]);
+                __m256i p[8];
+                float prod[8];
+                for (int k = 0; k < 8; k++) {
+                    int b = g + k;
+                    if (b < nb) {
+                        __m256i lo, hi;
+                        float d, m;
+                        block32(B_Q8_0, row, b, &lo, &hi, &d, &m);
+                        const int16_t *x = xq + (int64_t) (t0 + j) * n + 32 * b;
+                        p[k] = dot_acc(_mm256_madd_epi16(lo, load16(x)), hi, load16(x + 16));
+                        prod[k] = d * xd[(int64_t) (t0 + j) * nb + b];
+                    } else {
+                        p[k] = _mm256_setzero_si256();
+                        prod[k] = 0.0f;
+                    }
                 }
+                __m256 prods = _mm256_setr_ps(prod[0], prod[1], prod[2], prod[3], prod[4], prod[5], prod[6], prod[7]);
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_each(p)), prods, acc[i][j]);
             }
         }
     }
@@ -274,28 +256,128 @@ INLINE void q8_vnni_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, cons
         for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
 }
 
-/* Batches of at least TILE_VECS vectors; 1 when out of memory. */
+/* Lane k of out[s]: the four bytes 4s..4s+3 of in[k] (an 8 x 8 transpose of 32-bit lanes). */
+INLINE void transpose8(const __m256i in[8], __m256i out[8]) {
+    __m256i t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_epi32(in[k], in[k + 1]);
+        t[k + 1] = _mm256_unpackhi_epi32(in[k], in[k + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+        u[h] = _mm256_unpacklo_epi64(t[h], t[h + 2]);
+        u[h + 1] = _mm256_unpackhi_epi64(t[h], t[h + 2]);
+        u[h + 2] = _mm256_unpacklo_epi64(t[h + 1], t[h + 3]);
+        u[h + 3] = _mm256_unpackhi_epi64(t[h + 1], t[h + 3]);
+    }
+    for (int s = 0; s < 4; s++) {
+        out[s] = _mm256_permute2x128_si256(u[s], u[s + 4], 0x20);
+        out[s + 4] = _mm256_permute2x128_si256(u[s], u[s + 4], 0x31);
+    }
+}
+
+#if defined(__AVX512VNNI__)
+/*
+ * Batches with VNNI's vpdpbusd, on operands transposed per group of eight blocks: slice s of a group holds, in
+ * int lane k, bytes 4s..4s+3 of block k, so eight vpdpbusd leave block k's whole dot in lane k. vpdpbusd
+ * multiplies unsigned by signed bytes: the weights are stored as w + 128 and each lane starts from
+ * -128 * (its block's sum of activation quants). Padding blocks are zero activations with zero scales.
+ */
+#define Q8_ROWS 4
+#define Q8_VECS 2
+
+INLINE void q8_vnni_tile(const uint8_t *wT, const float *wd, int R, const uint8_t *xT, const __m256i *xfix, const float *xd, int groups,
+                         int t0, int V, float *out, int outStride, int r0) {
+    int64_t sliceBytes = (int64_t) groups * 256;
+    __m256 acc[Q8_ROWS][Q8_VECS];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int g = 0; g < groups; g++) {
+        __m256i dot[Q8_ROWS][Q8_VECS];
+        for (int j = 0; j < V; j++) {
+            __m256i start = _mm256_load_si256(xfix + (int64_t) (t0 + j) * groups + g);
+            for (int i = 0; i < R; i++) dot[i][j] = start;
+        }
+        for (int s = 0; s < 8; s++) {
+            __m256i x[Q8_VECS];
+            for (int j = 0; j < V; j++) x[j] = _mm256_load_si256((const __m256i *) (xT + (t0 + j) * sliceBytes + 256 * g + 32 * s));
+            for (int i = 0; i < R; i++) {
+                __m256i wv = _mm256_load_si256((const __m256i *) (wT + i * sliceBytes + 256 * g + 32 * s));
+                for (int j = 0; j < V; j++) dot[i][j] = _mm256_dpbusd_epi32(dot[i][j], wv, x[j]);
+            }
+        }
+        for (int i = 0; i < R; i++) {
+            __m256 dw = _mm256_load_ps(wd + (int64_t) i * groups * 8 + 8 * g);
+            for (int j = 0; j < V; j++) {
+                __m256 prods = _mm256_mul_ps(dw, _mm256_load_ps(xd + (int64_t) (t0 + j) * groups * 8 + 8 * g));
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i][j]), prods, acc[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
+}
+
+/* Batches of at least Q8_VECS vectors; 1 when out of memory. */
 static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, int n, int count,
                               float *out, int outStride) {
-    int nb = n / 32;
-    int8_t *x8 = scratch_buffer(SLOT_X8, (size_t) count * n);
-    __m256i *fix = scratch_buffer(SLOT_XFIX, (size_t) count * nb * sizeof(__m256i));
-    float *wscales = scratch_buffer(SLOT_WSCALES, (size_t) ROW_BLOCK * nb * sizeof(float));
-    if (x8 == NULL || fix == NULL || wscales == NULL) return 1;
-    q8_repack(xq, n, count, x8, fix);
+    int nb = n / 32, groups = (nb + 7) / 8;
+    int64_t sliceBytes = (int64_t) groups * 256;
+    uint8_t *xT = scratch_buffer(SLOT_X8, (size_t) count * sliceBytes);
+    __m256i *xfix = scratch_buffer(SLOT_XFIX, (size_t) count * groups * sizeof(__m256i));
+    float *xdp = scratch_buffer(SLOT_XSCALES, (size_t) count * groups * 8 * sizeof(float));
+    uint8_t *wT = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * sliceBytes);
+    float *wd = scratch_buffer(SLOT_WSCALES, (size_t) ROW_BLOCK * groups * 8 * sizeof(float));
+    if (xT == NULL || xfix == NULL || xdp == NULL || wT == NULL || wd == NULL) return 1;
+    const __m256i bias = _mm256_set1_epi8((char) 0x80);
+    for (int t = 0; t < count; t++)
+        for (int g = 0; g < groups; g++) {
+            __m256i blocks[8], slices[8];
+            for (int k = 0; k < 8; k++) {
+                int b = 8 * g + k;
+                if (b < nb) {
+                    const int16_t *x = xq + (int64_t) t * n + 32 * b;
+                    blocks[k] = _mm256_permute4x64_epi64(_mm256_packs_epi16(load16(x), load16(x + 16)), 0xD8);
+                } else {
+                    blocks[k] = _mm256_setzero_si256();
+                }
+                xdp[((int64_t) t * groups + g) * 8 + k] = b < nb ? xd[(int64_t) t * nb + b] : 0.0f;
+            }
+            transpose8(blocks, slices);
+            __m256i sum = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k++) {
+                _mm256_store_si256((__m256i *) (xT + t * sliceBytes + 256 * g + 32 * k), slices[k]);
+                sum = _mm256_dpbusd_epi32(sum, bias, slices[k]);
+            }
+            xfix[(int64_t) t * groups + g] = _mm256_sub_epi32(_mm256_setzero_si256(), sum);
+        }
+    int vecs = count - count % Q8_VECS;
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
         int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
-        for (int r = rb; r < re; r++)
-            for (int b = 0; b < nb; b++) wscales[(int64_t) (r - rb) * nb + b] = f16(w + (int64_t) r * rowBytes + 34 * (int64_t) b);
-        int t = 0;
-        for (; t + TILE_VECS <= count; t += TILE_VECS) {
-            int r = rb;
-            for (; r + TILE_ROWS <= re; r += TILE_ROWS)
-                q8_vnni_tile(w, rowBytes, r, TILE_ROWS, wscales + (int64_t) (r - rb) * nb, x8, fix, xd, n, t, TILE_VECS, out, outStride);
-            for (; r < re; r++) q8_vnni_tile(w, rowBytes, r, 1, wscales + (int64_t) (r - rb) * nb, x8, fix, xd, n, t, TILE_VECS, out, outStride);
+        for (int r = rb; r < re; r++) {
+            const uint8_t *row = w + (int64_t) r * rowBytes;
+            for (int g = 0; g < groups; g++) {
+                __m256i blocks[8], slices[8];
+                for (int k = 0; k < 8; k++) {
+                    int b = 8 * g + k;
+                    blocks[k] = b < nb ? _mm256_loadu_si256((const __m256i *) (row + 34 * (int64_t) b + 2)) : _mm256_setzero_si256();
+                    wd[((int64_t) (r - rb) * groups + g) * 8 + k] = b < nb ? f16(row + 34 * (int64_t) b) : 0.0f;
+                }
+                transpose8(blocks, slices);
+                for (int k = 0; k < 8; k++)
+                    _mm256_store_si256((__m256i *) (wT + (r - rb) * sliceBytes + 256 * g + 32 * k), _mm256_xor_si256(slices[k], bias));
+            }
         }
-        for (; t < count; t++)
-            for (int r = rb; r < re; r++) q8_vnni_tile(w, rowBytes, r, 1, wscales + (int64_t) (r - rb) * nb, x8, fix, xd, n, t, 1, out, outStride);
+        for (int t = 0; t < vecs; t += Q8_VECS) {
+            int r = rb;
+            for (; r + Q8_ROWS <= re; r += Q8_ROWS)
+                q8_vnni_tile(wT + (r - rb) * sliceBytes, wd + (int64_t) (r - rb) * groups * 8, Q8_ROWS, xT, xfix, xdp, groups, t, Q8_VECS, out,
+                             outStride, r);
+            for (; r < re; r++)
+                q8_vnni_tile(wT + (r - rb) * sliceBytes, wd + (int64_t) (r - rb) * groups * 8, 1, xT, xfix, xdp, groups, t, Q8_VECS, out, outStride, r);
+        }
+        for (int t = vecs; t < count; t++)
+            for (int r = rb; r < re; r++)
+                q8_vnni_tile(wT + (r - rb) * sliceBytes, wd + (int64_t) (r - rb) * groups * 8, 1, xT, xfix, xdp, groups, t, 1, out, outStride, r);
     }
     return 0;
 }
@@ -311,11 +393,22 @@ static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, 
 
 EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd, const float *xs,
                   int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
+    (void) xs;
     (void) x8;
 #if defined(__AVX512VNNI__)
-    if (count >= TILE_VECS) return q8_vnni_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, n, count, out, outStride);
+    if (count >= Q8_VECS) return q8_vnni_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, n, count, out, outStride);
 #endif
-    block_matmul(B_Q8_0, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = rb;
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS) q8_tile(w, rowBytes, r, TILE_ROWS, xq, xd, n, t, TILE_VECS, out, outStride);
+            for (; r < re; r++) q8_tile(w, rowBytes, r, 1, xq, xd, n, t, TILE_VECS, out, outStride);
+        }
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) q8_tile(w, rowBytes, r, 1, xq, xd, n, t, 1, out, outStride);
+    }
     return 0;
 }
 BLOCK_EXPORT(herd_q4_0, B_Q4_0)
