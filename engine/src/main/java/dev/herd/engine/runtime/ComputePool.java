@@ -57,7 +57,7 @@ public final class ComputePool implements AutoCloseable {
     public int threads() { return threads; }
 
     /** How long an idle worker spins before parking: loops of a step come microseconds apart, a wake-up costs more. */
-    private static final long SPIN_NANOS = 200_000;
+    private static final long SPIN_NANOS = 2_000_000;
 
     private void workerLoop() {
         Job seen = null;
