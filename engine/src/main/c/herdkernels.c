@@ -67,7 +67,7 @@ INLINE int32_t sum_ints(__m256i v) {
  * Each thread's working buffers (decoded rows, repacked activations), one per slot: grown on demand,
  * 64-byte aligned, freed when the thread ends.
  */
-enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_XSCALES, SLOT_WSCALES, SLOT_KSCALES, SLOT_KFIX, SLOTS };
+enum { SLOT_ROWS, SLOT_BLOCKS, SLOT_X8, SLOT_XFIX, SLOT_XSCALES, SLOT_WSCALES, SLOT_KSCALES, SLOT_KMINS, SLOTS };
 
 typedef struct {
     void *buf[SLOTS];
@@ -758,76 +758,12 @@ INLINE __m128i sum4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
 }
 
 /*
- * A 16-row block decoded for VNNI (AVX-512 builds, Q4_K, Q5_K, Q6_K): the unsigned quants as bytes in
- * value order, and per 64 values the int16 scales that vpdpwssd applies to the int lanes of two
- * vpdpbusd (packed to int16: a lane adds four products, at most 4 * 63 * 127 < 2^15). For Q6_K, whose
- * quants are stored + 32, fix holds -32 * (the sixteen scales), applied to the 16-value activation
- * sums. The integer per super-block is the int16 path's, so the floats after it are too.
- */
-typedef struct {
-    uint8_t *quants;
-    int16_t *scales; /* [row][super-block][4][16] */
-    int16_t *fix;    /* [row][super-block][16], or NULL */
-} k_rows8;
-
-typedef void (*k_decoder8)(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb);
-
-/* The int16 scales for the lanes of packs_epi32(d0, d1): a b a b per 128 bits, four lanes each, low half a/b then high half c/d. */
-INLINE void k_scales64(int16_t *dst, int a, int b, int c, int d) {
-    __m128i lo = _mm_unpacklo_epi64(_mm_set1_epi16((short) a), _mm_set1_epi16((short) b));
-    __m128i hi = _mm_unpacklo_epi64(_mm_set1_epi16((short) c), _mm_set1_epi16((short) d));
-    _mm256_storeu_si256((__m256i *) dst, _mm256_set_m128i(hi, lo));
-}
-
-/* Q4_K and Q5_K (fifth: with the fifth bits) share their scales, minimums and quant layout. */
-INLINE void q45_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, kblock *kb, int fifth) {
-    uint8_t sc[8];
-    q4_k_scales(blk, sc, kb->mins);
-    kb->d = f16(blk);
-    kb->dmin = f16(blk + 2);
-    for (int g = 0; g < 4; g++) {
-        __m256i lo, hi;
-        if (fifth) q5_k_quants(blk, g, &lo, &hi);
-        else q4_k_quants(blk, g, &lo, &hi);
-        _mm256_storeu_si256((__m256i *) (q + 64 * g), lo);
-        _mm256_storeu_si256((__m256i *) (q + 64 * g + 32), hi);
-        /* the two int vectors: values 64g.. (sub-block 2g) and 64g+32.. (2g+1), in both 128-bit halves */
-        k_scales64(scales + 16 * g, sc[2 * g], sc[2 * g + 1], sc[2 * g], sc[2 * g + 1]);
-    }
-}
-
-INLINE void q4_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
-    (void) fix;
-    q45_k_decode8(blk, q, scales, kb, 0);
-}
-
-INLINE void q5_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
-    (void) fix;
-    q45_k_decode8(blk, q, scales, kb, 1);
-}
-
-INLINE void q6_k_decode8(const uint8_t *blk, uint8_t *q, int16_t *scales, int16_t *fix, kblock *kb) {
-    const int8_t *sc = (const int8_t *) (blk + 192);
-    kb->d = f16(blk + 208);
-    for (int half = 0; half < 2; half++) {
-        __m256i v[4];
-        q6_k_quants(blk, half, v);
-        for (int c = 0; c < 4; c++) _mm256_storeu_si256((__m256i *) (q + 128 * half + 32 * c), v[c]);
-    }
-    /* 64 values k: 16-value groups 4k..4k+3; d0's low lanes are group 4k, high 4k+1; d1's 4k+2, 4k+3 */
-    for (int k = 0; k < 4; k++) k_scales64(scales + 16 * k, sc[4 * k], sc[4 * k + 2], sc[4 * k + 1], sc[4 * k + 3]);
-    _mm256_storeu_si256((__m256i *) fix, _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc)), _mm256_set1_epi16(-32)));
-}
-
-/*
  * R decoded rows (n values each, from row r of the decoded block) times V <= 4 vectors. Each
  * super-block's float work runs on four lanes at once, lane j for vector j: lane by lane the same
  * multiplications, conversions and FMAs as the scalar code, so the same bits.
  */
-INLINE void k_tile(const int16_t *rows, const k_rows8 *rows8, const kblock *blocks, int r, int R, int n, const int16_t *xq, const int8_t *x8,
-                   const float *xd, const int16_t *bsums, int t0, int V, int hasMins, float *out, int outStride, int outRow) {
-    (void) rows8; /* AVX2 builds: always NULL */
-    (void) x8;
+INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int n, const int16_t *xq, const float *xd, const int16_t *bsums,
+                   int t0, int V, int hasMins, float *out, int outStride, int outRow) {
     int nb = n / 256;
     __m128 sum[TILE_ROWS], minSum[TILE_ROWS];
     for (int i = 0; i < R; i++) sum[i] = minSum[i] = _mm_setzero_ps();
@@ -835,32 +771,6 @@ INLINE void k_tile(const int16_t *rows, const k_rows8 *rows8, const kblock *bloc
         __m256i acc[TILE_ROWS][4];
         for (int i = 0; i < R; i++)
             for (int j = 0; j < 4; j++) acc[i][j] = _mm256_setzero_si256();
-#if defined(__AVX512VNNI__)
-        if (rows8 != NULL) {
-            if (rows8->fix != NULL)
-                for (int i = 0; i < R; i++)
-                    for (int j = 0; j < V; j++)
-                        acc[i][j] = _mm256_madd_epi16(load16(rows8->fix + ((int64_t) (r + i) * nb + b) * 16), load16(bsums + ((int64_t) (t0 + j) * nb + b) * 16));
-            for (int k = 0; k < 4; k++) {
-                __m256i w0[TILE_ROWS], w1[TILE_ROWS], sc[TILE_ROWS];
-                for (int i = 0; i < R; i++) {
-                    const uint8_t *wr = rows8->quants + (int64_t) (r + i) * n + 256 * b + 64 * k;
-                    w0[i] = _mm256_loadu_si256((const __m256i *) wr);
-                    w1[i] = _mm256_loadu_si256((const __m256i *) (wr + 32));
-                    sc[i] = load16(rows8->scales + (((int64_t) (r + i) * nb + b) * 4 + k) * 16);
-                }
-                for (int j = 0; j < V; j++) {
-                    const int8_t *x = x8 + (int64_t) (t0 + j) * n + 256 * b + 64 * k;
-                    __m256i x0 = _mm256_loadu_si256((const __m256i *) x), x1 = _mm256_loadu_si256((const __m256i *) (x + 32));
-                    for (int i = 0; i < R; i++) {
-                        __m256i d0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w0[i], x0);
-                        __m256i d1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w1[i], x1);
-                        acc[i][j] = _mm256_dpwssd_epi32(acc[i][j], _mm256_packs_epi32(d0, d1), sc[i]);
-                    }
-                }
-            }
-        } else
-#endif
         for (int v = 0; v < 256; v += 32) {
             __m256i w0[TILE_ROWS], w1[TILE_ROWS];
             for (int i = 0; i < R; i++) {
@@ -938,28 +848,193 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
     }
 }
 
+typedef void (*k_decoderT)(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb);
+
+#if defined(__AVX512VNNI__)
+#define VNNI_ONLY(f) f
+/*
+ * Batches of Q4_K, Q5_K and Q6_K with VNNI on transposed operands, as Q8_0's: per super-block, slice s
+ * (s = 0..7) holds in int lane k the quants 4s..4s+3 of its 32-value chunk k, so eight vpdpbusd leave chunk
+ * k's dot in lane k, which one vpmulld scales (Q6_K: two, one per 16-value half, each half starting from
+ * -32 * its activation sum since the quants are stored + 32). The super-block's integer is then the sum of
+ * the lanes, formed for eight (row, vector) pairs at once; the float work after it is k_tile's, lane by lane.
+ */
+#define KT_ROWS 4
+#define KT_VECS 2
+
+INLINE void q45_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb, int fifth) {
+    uint8_t sc[8];
+    q4_k_scales(blk, sc, kb->mins);
+    kb->d = f16(blk);
+    kb->dmin = f16(blk + 2);
+    __m256i chunks[8], slices[8];
+    for (int g = 0; g < 4; g++) {
+        if (fifth) q5_k_quants(blk, g, &chunks[2 * g], &chunks[2 * g + 1]);
+        else q4_k_quants(blk, g, &chunks[2 * g], &chunks[2 * g + 1]);
+    }
+    transpose8(chunks, slices);
+    for (int k = 0; k < 8; k++) {
+        _mm256_store_si256((__m256i *) (q + 32 * k), slices[k]);
+        scales[k] = sc[k];
+        mins[k] = kb->mins[k];
+    }
+}
+
+INLINE void q4_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb) { q45_k_decodeT(blk, q, scales, mins, kb, 0); }
+
+INLINE void q5_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb) { q45_k_decodeT(blk, q, scales, mins, kb, 1); }
+
+/* scales: the first halves' scales of the eight chunks, then the second halves'. */
+INLINE void q6_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb) {
+    (void) mins;
+    const int8_t *sc = (const int8_t *) (blk + 192);
+    kb->d = f16(blk + 208);
+    kb->dmin = 0.0f;
+    __m256i chunks[8], slices[8];
+    q6_k_quants(blk, 0, chunks);
+    q6_k_quants(blk, 1, chunks + 4);
+    transpose8(chunks, slices);
+    for (int k = 0; k < 8; k++) {
+        _mm256_store_si256((__m256i *) (q + 32 * k), slices[k]);
+        scales[k] = sc[2 * k];
+        scales[8 + k] = sc[2 * k + 1];
+    }
+}
+
+/*
+ * Rows r..r+R-1 (decoded, transposed) times vectors t0..t0+V-1; xsums per vector and super-block: the eight
+ * chunk sums (for the minimums), or for Q6_K (split) the starting lanes of the two halves.
+ */
+INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int32_t *wmin, const float *wd, const float *wdmin, int r, int R, int nb,
+                    const uint8_t *xT, const int32_t *xsums, const float *xdT, int count, int t0, int V, int hasMins, int split, float *out,
+                    int outStride, int outRow) {
+    int n = 256 * nb;
+    /* lane p = i * V + j: row i's d and vector j's scale */
+    const __m256i rowOf = V == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i vecOf = V == 2 ? _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1) : _mm256_setzero_si256();
+    __m256 sum = _mm256_setzero_ps(), minSum = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i T[8], M[8];
+        for (int p = 0; p < 8; p++) T[p] = M[p] = _mm256_setzero_si256();
+        for (int j = 0; j < V; j++) {
+            const uint8_t *x = xT + (int64_t) (t0 + j) * n + 256 * b;
+            const int32_t *xs = xsums + ((int64_t) (t0 + j) * nb + b) * 16;
+            __m256i xv[8];
+            for (int s = 0; s < 8; s++) xv[s] = _mm256_load_si256((const __m256i *) (x + 32 * s));
+            for (int i = 0; i < R; i++) {
+                const uint8_t *wq = wT + (int64_t) (r + i) * n + 256 * b;
+                const int32_t *sc = wsc + ((int64_t) (r + i) * nb + b) * 16;
+                int p = i * V + j;
+                if (split) {
+                    __m256i a = _mm256_load_si256((const __m256i *) xs), c = _mm256_load_si256((const __m256i *) (xs + 8));
+                    for (int s = 0; s < 4; s++) a = _mm256_dpbusd_epi32(a, _mm256_load_si256((const __m256i *) (wq + 32 * s)), xv[s]);
+                    for (int s = 4; s < 8; s++) c = _mm256_dpbusd_epi32(c, _mm256_load_si256((const __m256i *) (wq + 32 * s)), xv[s]);
+                    T[p] = _mm256_add_epi32(_mm256_mullo_epi32(a, _mm256_load_si256((const __m256i *) sc)),
+                                            _mm256_mullo_epi32(c, _mm256_load_si256((const __m256i *) (sc + 8))));
+                } else {
+                    __m256i a = _mm256_setzero_si256();
+                    for (int s = 0; s < 8; s++) a = _mm256_dpbusd_epi32(a, _mm256_load_si256((const __m256i *) (wq + 32 * s)), xv[s]);
+                    T[p] = _mm256_mullo_epi32(a, _mm256_load_si256((const __m256i *) sc));
+                    if (hasMins)
+                        M[p] = _mm256_mullo_epi32(_mm256_load_si256((const __m256i *) (wmin + ((int64_t) (r + i) * nb + b) * 8)),
+                                                  _mm256_load_si256((const __m256i *) xs));
+                }
+            }
+        }
+        __m256 dx = _mm256_permutevar8x32_ps(_mm256_loadu_ps(xdT + (int64_t) b * count + t0), vecOf);
+        __m256 d = _mm256_permutevar8x32_ps(_mm256_loadu_ps(wd + (int64_t) b * ROW_BLOCK + r), rowOf);
+        sum = _mm256_fmadd_ps(_mm256_mul_ps(dx, d), _mm256_cvtepi32_ps(sum_each(T)), sum);
+        if (hasMins) {
+            __m256 dmin = _mm256_permutevar8x32_ps(_mm256_loadu_ps(wdmin + (int64_t) b * ROW_BLOCK + r), rowOf);
+            minSum = _mm256_fmadd_ps(_mm256_mul_ps(dx, dmin), _mm256_cvtepi32_ps(sum_each(M)), minSum);
+        }
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, hasMins ? _mm256_sub_ps(sum, minSum) : sum);
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + outRow + i] = lanes[i * V + j];
+}
+
+/* Batches (count >= TILE_VECS) on VNNI; 1 when out of memory. */
+static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const float *xd, const int16_t *bsums, const int8_t *x8,
+                         int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoderT decode, int split) {
+    int nb = n / 256;
+    uint8_t *xT = scratch_buffer(SLOT_X8, (size_t) count * n);
+    int32_t *xsums = scratch_buffer(SLOT_XFIX, (size_t) count * nb * 16 * sizeof(int32_t));
+    uint8_t *wT = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n);
+    int32_t *wsc = scratch_buffer(SLOT_KSCALES, (size_t) ROW_BLOCK * nb * 16 * sizeof(int32_t));
+    int32_t *wmin = scratch_buffer(SLOT_KMINS, (size_t) ROW_BLOCK * nb * 8 * sizeof(int32_t));
+    /* d and dmin per super-block and row, xd per super-block and vector (eight floats of slack: tiles load eight) */
+    float *wd = scratch_buffer(SLOT_BLOCKS, (size_t) (2 * ROW_BLOCK * nb + 8) * sizeof(float)), *wdmin = wd + ROW_BLOCK * nb;
+    float *xdT = scratch_buffer(SLOT_XSCALES, (size_t) (count * nb + 8) * sizeof(float));
+    if (xT == NULL || xsums == NULL || wT == NULL || wsc == NULL || wmin == NULL || wd == NULL || xdT == NULL) return 1;
+    for (int t = 0; t < count; t++)
+        for (int b = 0; b < nb; b++) xdT[(int64_t) b * count + t] = xd[(int64_t) t * nb + b];
+    for (int t = 0; t < count; t++)
+        for (int b = 0; b < nb; b++) {
+            __m256i chunks[8], slices[8];
+            for (int k = 0; k < 8; k++) chunks[k] = _mm256_loadu_si256((const __m256i *) (x8 + (int64_t) t * n + 256 * b + 32 * k));
+            transpose8(chunks, slices);
+            for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *) (xT + (int64_t) t * n + 256 * b + 32 * k), slices[k]);
+            __m256i bs = load16(bsums + ((int64_t) t * nb + b) * 16);
+            int32_t *xs = xsums + ((int64_t) t * nb + b) * 16;
+            if (split) {
+                /* -32 * the sums of values 32k..32k+15 and 32k+16..32k+31 (16-value sums 2k and 2k+1) */
+                __m256i first = _mm256_srai_epi32(_mm256_slli_epi32(bs, 16), 16), second = _mm256_srai_epi32(bs, 16);
+                _mm256_store_si256((__m256i *) xs, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(first, 5)));
+                _mm256_store_si256((__m256i *) (xs + 8), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(second, 5)));
+            } else {
+                _mm256_store_si256((__m256i *) xs, _mm256_madd_epi16(bs, _mm256_set1_epi16(1)));
+            }
+        }
+    int vecs = count - count % KT_VECS;
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int rows = rb + ROW_BLOCK < rowEnd ? ROW_BLOCK : rowEnd - rb;
+        for (int i = 0; i < rows; i++) {
+            const uint8_t *row = w + (int64_t) (rb + i) * rowBytes;
+            for (int b = 0; b < nb; b++) {
+                int64_t k = (int64_t) i * nb + b;
+                kblock kb;
+                decode(row + (int64_t) b * blockBytes, wT + (int64_t) i * n + 256 * b, wsc + 16 * k, wmin + 8 * k, &kb);
+                wd[(int64_t) b * ROW_BLOCK + i] = kb.d;
+                wdmin[(int64_t) b * ROW_BLOCK + i] = kb.dmin;
+            }
+        }
+        for (int t = 0; t < vecs; t += KT_VECS) {
+            int r = 0;
+            for (; r + KT_ROWS <= rows; r += KT_ROWS)
+                kT_tile(wT, wsc, wmin, wd, wdmin, r, KT_ROWS, nb, xT, xsums, xdT, count, t, KT_VECS, hasMins, split, out, outStride, rb + r);
+            for (; r < rows; r++) kT_tile(wT, wsc, wmin, wd, wdmin, r, 1, nb, xT, xsums, xdT, count, t, KT_VECS, hasMins, split, out, outStride, rb + r);
+        }
+        for (int t = vecs; t < count; t++) {
+            int r = 0;
+            for (; r + KT_ROWS <= rows; r += KT_ROWS)
+                kT_tile(wT, wsc, wmin, wd, wdmin, r, KT_ROWS, nb, xT, xsums, xdT, count, t, 1, hasMins, split, out, outStride, rb + r);
+            for (; r < rows; r++) kT_tile(wT, wsc, wmin, wd, wdmin, r, 1, nb, xT, xsums, xdT, count, t, 1, hasMins, split, out, outStride, rb + r);
+        }
+    }
+    return 0;
+}
+#else
+#define VNNI_ONLY(f) NULL
+#endif
+
 INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
                      const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode,
-                     k_decoder8 decode8, k_dotter dot) {
+                     k_dotter dot, k_decoderT decodeT, int split) {
     if (count < TILE_VECS) {
         k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
         return 0;
     }
-    int nb = n / 256;
-    int16_t *decoded_rows = NULL;
-    k_rows8 r8 = {NULL, NULL, NULL}, *rows8 = NULL;
 #if defined(__AVX512VNNI__)
-    if (decode8 != NULL) {
-        r8.quants = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n);
-        r8.scales = scratch_buffer(SLOT_KSCALES, (size_t) ROW_BLOCK * nb * 64 * sizeof(int16_t));
-        r8.fix = hasMins == MINS_NONE ? scratch_buffer(SLOT_KFIX, (size_t) ROW_BLOCK * nb * 16 * sizeof(int16_t)) : NULL;
-        if (r8.quants == NULL || r8.scales == NULL || (hasMins == MINS_NONE && r8.fix == NULL)) return 1;
-        rows8 = &r8;
-    }
+    if (decodeT != NULL) return kT_matmul(w, rowBytes, rowStart, rowEnd, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, decodeT, split);
 #else
-    (void) decode8;
+    (void) decodeT;
+    (void) split;
 #endif
-    if (rows8 == NULL && (decoded_rows = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n * sizeof(int16_t))) == NULL) return 1;
+    int nb = n / 256;
+    int16_t *decoded_rows = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n * sizeof(int16_t));
+    if (decoded_rows == NULL) return 1;
     kblock *decoded_blocks = scratch_buffer(SLOT_BLOCKS, (size_t) ROW_BLOCK * nb * sizeof(kblock));
     if (decoded_blocks == NULL) return 1;
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
@@ -968,25 +1043,21 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
             const uint8_t *row = w + (int64_t) (rb + i) * rowBytes;
             for (int b = 0; b < nb; b++) {
                 int64_t k = (int64_t) i * nb + b;
-                if (rows8 != NULL)
-                    decode8(row + (int64_t) b * blockBytes, r8.quants + (int64_t) i * n + 256 * b, r8.scales + 64 * k, r8.fix != NULL ? r8.fix + 16 * k : NULL,
-                            &decoded_blocks[k]);
-                else
-                    decode(row + (int64_t) b * blockBytes, decoded_rows + (int64_t) i * n + 256 * b, &decoded_blocks[k]);
+                decode(row + (int64_t) b * blockBytes, decoded_rows + (int64_t) i * n + 256 * b, &decoded_blocks[k]);
             }
         }
         int t = 0;
         for (; t + TILE_VECS <= count; t += TILE_VECS) {
             int r = 0;
             for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
-                k_tile(decoded_rows, rows8, decoded_blocks, r, TILE_ROWS, n, xq, x8, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
-            for (; r < rows; r++) k_tile(decoded_rows, rows8, decoded_blocks, r, 1, n, xq, x8, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, TILE_VECS, hasMins, out, outStride, rb + r);
         }
         for (; t < count; t++) {
             int r = 0;
             for (; r + TILE_ROWS <= rows; r += TILE_ROWS)
-                k_tile(decoded_rows, rows8, decoded_blocks, r, TILE_ROWS, n, xq, x8, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
-            for (; r < rows; r++) k_tile(decoded_rows, rows8, decoded_blocks, r, 1, n, xq, x8, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+                k_tile(decoded_rows, decoded_blocks, r, TILE_ROWS, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
+            for (; r < rows; r++) k_tile(decoded_rows, decoded_blocks, r, 1, n, xq, xd, bsums, t, 1, hasMins, out, outStride, rb + r);
         }
     }
     return 0;
@@ -994,12 +1065,12 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
 
 EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_decode8, q4_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot, VNNI_ONLY(q4_k_decodeT), 0);
 }
 
 EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_decode8, q6_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot, VNNI_ONLY(q6_k_decodeT), 1);
 }
 
 /* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
@@ -1111,15 +1182,15 @@ FLOAT_EXPORT(herd_bf16, W_BF16, 2)
 
 EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_decode8, q5_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot, VNNI_ONLY(q5_k_decodeT), 0);
 }
 
 EXPORT(herd_q3_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, NULL, q3_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot, NULL, 0);
 }
 
 EXPORT(herd_q2_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, NULL, q2_k_dot);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot, NULL, 0);
 }
