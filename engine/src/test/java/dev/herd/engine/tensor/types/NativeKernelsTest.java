@@ -95,7 +95,7 @@ class NativeKernelsTest {
         int rows = 37;
         long rowBytes = type.rowBytes(n);
         MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
-        int[][] rowRanges = {{0, rows}, {3, 22}, {5, 6}};
+        int[][] rowRanges = {{0, rows}, {3, 22}, {5, 6}, {0, 26}};
         for (int batch : new int[]{1, 2, 3, 4, 5, 7, 8, 9, 16, 17}) {
             float[] src = new float[batch * n];
             for (int t = 0; t < batch; t++) System.arraycopy(RandomWeights.activations(n, rnd), 0, src, t * n, n);
