@@ -865,8 +865,8 @@ typedef void (*k_decoderT)(const uint8_t *blk, uint8_t *q, int32_t *scales, int3
  * -32 * its activation sum since the quants are stored + 32). The super-block's integer is then the sum of
  * the lanes, formed for eight (row, vector) pairs at once; the float work after it is k_tile's, lane by lane.
  */
-#define KT_ROWS 4
-#define KT_VECS 2
+#define KT_ROWS 2
+#define KT_VECS 4
 
 INLINE void q45_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb, int fifth) {
     uint8_t sc[8];
@@ -916,8 +916,8 @@ INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int32_t *wmin, 
                     int outStride, int outRow) {
     int n = 256 * nb;
     /* lane p = i * V + j: row i's d and vector j's scale */
-    const __m256i rowOf = V == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i vecOf = V == 2 ? _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1) : _mm256_setzero_si256();
+    const __m256i rowOf = _mm256_setr_epi32(0 / V, 1 / V, 2 / V, 3 / V, 4 / V, 5 / V, 6 / V, 7 / V);
+    const __m256i vecOf = _mm256_setr_epi32(0 % V, 1 % V, 2 % V, 3 % V, 4 % V, 5 % V, 6 % V, 7 % V);
     __m256 sum = _mm256_setzero_ps(), minSum = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         __m256i T[8], M[8];
