@@ -36,6 +36,9 @@ final class Simd256 {
     static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(FLOATS, i -> i ^ 4);
     static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
     static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(FLOATS, i -> i ^ 1);
+    private static final VectorShuffle<Integer> INT_SWAP4 = VectorShuffle.fromOp(INTS, i -> i ^ 4);
+    private static final VectorShuffle<Integer> INT_SWAP2 = VectorShuffle.fromOp(INTS, i -> i ^ 2);
+    private static final VectorShuffle<Integer> INT_SWAP1 = VectorShuffle.fromOp(INTS, i -> i ^ 1);
 
     /** Lane j: 1 << (15 − j), which moves bit j of a broadcast value to the sign bit. */
     private static final ShortVector BIT_TO_TOP;
@@ -102,6 +105,13 @@ final class Simd256 {
     /** {@code acc + float(lanes)·d}, fused, lane by lane. */
     static FloatVector accumulate(FloatVector acc, IntVector lanes, float d) {
         return ((FloatVector) lanes.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS, d), acc);
+    }
+
+    /** Exact sum of eight int lanes, as a butterfly ({@code reduceLanes} here was not intrinsified and boxed the vector). */
+    static int sumInts(IntVector v) {
+        IntVector h = v.add(v.rearrange(INT_SWAP4));
+        h = h.add(h.rearrange(INT_SWAP2));
+        return h.add(h.rearrange(INT_SWAP1)).lane(0);
     }
 
     /** Sum of the lanes in a fixed butterfly order (reduceLanes leaves the float order unspecified). */
