@@ -402,7 +402,7 @@ EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t 
     (void) xs;
     (void) x8;
 #if defined(__AVX512VNNI__)
-    if (count >= Q8_VECS) return q8_vnni_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, n, count, out, outStride);
+    if (count >= 2) return q8_vnni_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, n, count, out, outStride);
 #endif
     for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
         int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
@@ -1028,16 +1028,16 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
 INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
                      const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode,
                      k_dotter dot, k_decoderT decodeT, int split) {
-    if (count < TILE_VECS) {
-        k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
-        return 0;
-    }
 #if defined(__AVX512VNNI__)
-    if (decodeT != NULL) return kT_matmul(w, rowBytes, rowStart, rowEnd, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, decodeT, split);
+    if (decodeT != NULL && count >= TILE_VECS) return kT_matmul(w, rowBytes, rowStart, rowEnd, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, decodeT, split);
 #else
     (void) decodeT;
     (void) split;
 #endif
+    if (count < TILE_VECS) {
+        k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
+        return 0;
+    }
     int nb = n / 256;
     int16_t *decoded_rows = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n * sizeof(int16_t));
     if (decoded_rows == NULL) return 1;
