@@ -920,31 +920,35 @@ INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int32_t *wmin, 
     const __m256i vecOf = _mm256_setr_epi32(0 % V, 1 % V, 2 % V, 3 % V, 4 % V, 5 % V, 6 % V, 7 % V);
     __m256 sum = _mm256_setzero_ps(), minSum = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        __m256i T[8], M[8];
+        /* slice by slice, each weight and activation slice loaded once for the tile: loads, not vpdpbusd, bound it */
+        __m256i lo[8], hi[8], T[8], M[8];
         for (int p = 0; p < 8; p++) T[p] = M[p] = _mm256_setzero_si256();
-        for (int j = 0; j < V; j++) {
-            const uint8_t *x = xT + (int64_t) (t0 + j) * n + 256 * b;
-            const int32_t *xs = xsums + ((int64_t) (t0 + j) * nb + b) * 16;
-            __m256i xv[8];
-            for (int s = 0; s < 8; s++) xv[s] = _mm256_load_si256((const __m256i *) (x + 32 * s));
-            for (int i = 0; i < R; i++) {
-                const uint8_t *wq = wT + (int64_t) (r + i) * n + 256 * b;
-                const int32_t *sc = wsc + ((int64_t) (r + i) * nb + b) * 16;
-                int p = i * V + j;
-                if (split) {
-                    __m256i a = _mm256_load_si256((const __m256i *) xs), c = _mm256_load_si256((const __m256i *) (xs + 8));
-                    for (int s = 0; s < 4; s++) a = _mm256_dpbusd_epi32(a, _mm256_load_si256((const __m256i *) (wq + 32 * s)), xv[s]);
-                    for (int s = 4; s < 8; s++) c = _mm256_dpbusd_epi32(c, _mm256_load_si256((const __m256i *) (wq + 32 * s)), xv[s]);
-                    T[p] = _mm256_add_epi32(_mm256_mullo_epi32(a, _mm256_load_si256((const __m256i *) sc)),
-                                            _mm256_mullo_epi32(c, _mm256_load_si256((const __m256i *) (sc + 8))));
-                } else {
-                    __m256i a = _mm256_setzero_si256();
-                    for (int s = 0; s < 8; s++) a = _mm256_dpbusd_epi32(a, _mm256_load_si256((const __m256i *) (wq + 32 * s)), xv[s]);
-                    T[p] = _mm256_mullo_epi32(a, _mm256_load_si256((const __m256i *) sc));
-                    if (hasMins)
-                        M[p] = _mm256_mullo_epi32(_mm256_load_si256((const __m256i *) (wmin + ((int64_t) (r + i) * nb + b) * 8)),
-                                                  _mm256_load_si256((const __m256i *) xs));
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < V; j++) {
+                const int32_t *xs = xsums + ((int64_t) (t0 + j) * nb + b) * 16;
+                lo[i * V + j] = split ? _mm256_load_si256((const __m256i *) xs) : _mm256_setzero_si256();
+                hi[i * V + j] = split ? _mm256_load_si256((const __m256i *) (xs + 8)) : _mm256_setzero_si256();
+            }
+        for (int s = 0; s < 8; s++) {
+            __m256i wv[KT_ROWS], xv[KT_VECS];
+            for (int i = 0; i < R; i++) wv[i] = _mm256_load_si256((const __m256i *) (wT + (int64_t) (r + i) * n + 256 * b + 32 * s));
+            for (int j = 0; j < V; j++) xv[j] = _mm256_load_si256((const __m256i *) (xT + (int64_t) (t0 + j) * n + 256 * b + 32 * s));
+            for (int i = 0; i < R; i++)
+                for (int j = 0; j < V; j++) {
+                    /* Q6_K: slices 0-3 are each chunk's first 16 values, 4-7 its second */
+                    if (split && s >= 4) hi[i * V + j] = _mm256_dpbusd_epi32(hi[i * V + j], wv[i], xv[j]);
+                    else lo[i * V + j] = _mm256_dpbusd_epi32(lo[i * V + j], wv[i], xv[j]);
                 }
+        }
+        for (int i = 0; i < R; i++) {
+            const int32_t *sc = wsc + ((int64_t) (r + i) * nb + b) * 16;
+            for (int j = 0; j < V; j++) {
+                int p = i * V + j;
+                T[p] = _mm256_mullo_epi32(lo[p], _mm256_load_si256((const __m256i *) sc));
+                if (split) T[p] = _mm256_add_epi32(T[p], _mm256_mullo_epi32(hi[p], _mm256_load_si256((const __m256i *) (sc + 8))));
+                if (hasMins)
+                    M[p] = _mm256_mullo_epi32(_mm256_load_si256((const __m256i *) (wmin + ((int64_t) (r + i) * nb + b) * 8)),
+                                              _mm256_load_si256((const __m256i *) (xsums + ((int64_t) (t0 + j) * nb + b) * 16)));
             }
         }
         __m256 dx = _mm256_permutevar8x32_ps(_mm256_loadu_ps(xdT + (int64_t) b * count + t0), vecOf);
