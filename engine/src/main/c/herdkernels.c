@@ -1,7 +1,8 @@
 /*
  * herd's native weight kernels, called from Java through the FFM API (dev.herd.engine.tensor.types.NativeKernel),
  * one exported function per weight type: herd_<type>_<isa>. Compiled once per instruction set (build.sh:
- * HERD_ISA = avx2, or avx512, which uses VNNI's vpdpwssd and more registers for larger tiles).
+ * HERD_ISA = avx2, or avx512, which uses VNNI's vpdpwssd and vpdpbusd, more registers for larger tiles, and
+ * for batches of Q8_0 and the K-quants operands transposed so one int lane holds a whole block's dot).
  *
  * Each computes out[t * outStride + r] = dot(row r, vector t) for rows [rowStart, rowEnd) and vectors
  * [0, count), and returns 0 (or 1 when it could not allocate its scratch rows). The float operations are
