@@ -257,6 +257,29 @@ INLINE void q8_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const int
         for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
 }
 
+/*
+ * Prefetching the next row block while this one's tiles compute: without it a batch alternates between waiting
+ * for a row block's bytes and computing on them (Q8_0, 16 vectors: 263 GFLOP/s on an L3-resident matrix, 130
+ * from DRAM). A cursor over the bytes to fetch, advanced a slice per tile.
+ */
+typedef struct {
+    const char *next, *end;
+    int64_t step;
+} prefetcher;
+
+/* The rows [r0, r1) in `tiles` slices (the whole range now when tiles is 0). */
+INLINE prefetcher prefetch_rows(const uint8_t *w, int64_t rowBytes, int r0, int r1, int tiles) {
+    prefetcher p = {(const char *) (w + (int64_t) r0 * rowBytes), (const char *) (w + (int64_t) (r1 > r0 ? r1 : r0) * rowBytes), 0};
+    int64_t bytes = p.end - p.next;
+    p.step = tiles > 0 ? ((bytes + tiles - 1) / tiles + 63) & ~(int64_t) 63 : bytes;
+    return p;
+}
+
+INLINE void prefetch_step(prefetcher *p) {
+    const char *stop = p->next + p->step < p->end ? p->next + p->step : p->end;
+    for (; p->next < stop; p->next += 64) _mm_prefetch(p->next, _MM_HINT_T1);
+}
+
 /* Lane k of out[s]: the four bytes 4s..4s+3 of in[k] (an 8 x 8 transpose of 32-bit lanes). */
 INLINE void transpose8(const __m256i in[8], __m256i out[8]) {
     __m256i t[8], u[8];
@@ -331,6 +354,9 @@ static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, 
     uint8_t *wT = scratch_buffer(SLOT_ROWS, (size_t) Q8_ROW_BLOCK * sliceBytes);
     float *wd = scratch_buffer(SLOT_WSCALES, (size_t) Q8_ROW_BLOCK * groups * 8 * sizeof(float));
     if (xT == NULL || xfix == NULL || xdp == NULL || wT == NULL || wd == NULL) return 1;
+    /* the first row block, fetched while the activations are laid out */
+    prefetcher first = prefetch_rows(w, rowBytes, rowStart, rowStart + Q8_ROW_BLOCK < rowEnd ? rowStart + Q8_ROW_BLOCK : rowEnd, 0);
+    prefetch_step(&first);
     const __m256i bias = _mm256_set1_epi8((char) 0x80);
     for (int t = 0; t < count; t++)
         for (int g = 0; g < groups; g++) {
@@ -370,11 +396,15 @@ static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, 
                     _mm256_store_si256((__m256i *) (wT + (r - rb) * sliceBytes + 256 * g + 32 * k), _mm256_xor_si256(slices[k], bias));
             }
         }
+        int nextEnd = re + Q8_ROW_BLOCK < rowEnd ? re + Q8_ROW_BLOCK : rowEnd;
+        prefetcher pf = prefetch_rows(w, rowBytes, re, nextEnd, (vecs / Q8_VECS) * ((re - rb) / Q8_ROWS));
         for (int t = 0; t < vecs; t += Q8_VECS) {
             int r = rb;
-            for (; r + Q8_ROWS <= re; r += Q8_ROWS)
+            for (; r + Q8_ROWS <= re; r += Q8_ROWS) {
+                prefetch_step(&pf);
                 q8_vnni_tile(wT + (r - rb) * sliceBytes, wd + (int64_t) (r - rb) * groups * 8, Q8_ROWS, xT, xfix, xdp, groups, t, Q8_VECS, out,
                              outStride, r);
+            }
             if (r + 2 <= re) {
                 q8_vnni_tile(wT + (r - rb) * sliceBytes, wd + (int64_t) (r - rb) * groups * 8, 2, xT, xfix, xdp, groups, t, Q8_VECS, out, outStride, r);
                 r += 2;
@@ -385,6 +415,8 @@ static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, 
         for (int t = vecs; t < count; t++)
             for (int r = rb; r < re; r++)
                 q8_vnni_tile(wT + (r - rb) * sliceBytes, wd + (int64_t) (r - rb) * groups * 8, 1, xT, xfix, xdp, groups, t, 1, out, outStride, r);
+        pf.step = pf.end - pf.next;
+        prefetch_step(&pf);
     }
     return 0;
 }
@@ -979,6 +1011,8 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
     float *wd = scratch_buffer(SLOT_BLOCKS, (size_t) (2 * ROW_BLOCK * nb + 8) * sizeof(float)), *wdmin = wd + ROW_BLOCK * nb;
     float *xdT = scratch_buffer(SLOT_XSCALES, (size_t) (count * nb + 8) * sizeof(float));
     if (xT == NULL || xsums == NULL || wT == NULL || wsc == NULL || wmin == NULL || wd == NULL || xdT == NULL) return 1;
+    prefetcher first = prefetch_rows(w, rowBytes, rowStart, rowStart + ROW_BLOCK < rowEnd ? rowStart + ROW_BLOCK : rowEnd, 0);
+    prefetch_step(&first);
     for (int t = 0; t < count; t++)
         for (int b = 0; b < nb; b++) xdT[(int64_t) b * count + t] = xd[(int64_t) t * nb + b];
     for (int t = 0; t < count; t++)
@@ -1011,9 +1045,11 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
                 wdmin[(int64_t) b * ROW_BLOCK + i] = kb.dmin;
             }
         }
+        int nextEnd = rb + rows + ROW_BLOCK < rowEnd ? rb + rows + ROW_BLOCK : rowEnd;
+        prefetcher pf = prefetch_rows(w, rowBytes, rb + rows, nextEnd, (vecs / KT_VECS) * (rows / KT_ROWS));
         for (int t = 0; t < vecs; t += KT_VECS) {
             int r = 0;
-            for (; r + KT_ROWS <= rows; r += KT_ROWS)
+            for (; r + KT_ROWS <= rows; r += KT_ROWS, prefetch_step(&pf))
                 kT_tile(wT, wsc, wmin, wd, wdmin, r, KT_ROWS, nb, xT, xsums, xdT, count, t, KT_VECS, hasMins, split, out, outStride, rb + r);
             for (; r < rows; r++) kT_tile(wT, wsc, wmin, wd, wdmin, r, 1, nb, xT, xsums, xdT, count, t, KT_VECS, hasMins, split, out, outStride, rb + r);
         }
@@ -1023,6 +1059,8 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
                 kT_tile(wT, wsc, wmin, wd, wdmin, r, KT_ROWS, nb, xT, xsums, xdT, count, t, 1, hasMins, split, out, outStride, rb + r);
             for (; r < rows; r++) kT_tile(wT, wsc, wmin, wd, wdmin, r, 1, nb, xT, xsums, xdT, count, t, 1, hasMins, split, out, outStride, rb + r);
         }
+        pf.step = pf.end - pf.next;
+        prefetch_step(&pf);
     }
     return 0;
 }
