@@ -162,17 +162,8 @@ INLINE void weighted_values(const int64_t *blocks, int64_t values, int hd, int f
         for (int v = 0; v < V; v++) vstore(out + (int64_t) (h0 + h) * hd + j0 + v * LANES, acc[h][v]);
 }
 
-/*
- * heads query heads (q: heads x hd floats from q + qOff) over positions first .. first + count - 1 of the block
- * list (blocks[k]: address of the KV block holding list positions k * BLOCK ..; keys / values: byte offsets of
- * this layer's and kv head's keys, [hd][BLOCK], and values, [BLOCK][hd], in a block). scratch: heads * (blocks
- * spanned * BLOCK) floats.
- * Writes heads x hd floats to out + outOff. Returns 0.
- */
-EXPORT(herd_attend)(const float *q, int32_t qOff, int32_t heads, int32_t hd, const int64_t *blocks, int64_t keys, int64_t values,
-                    int32_t first, int32_t count, float scale, float *scratch, float *out, int32_t outOff) {
-    q += qOff;
-    out += outOff;
+INLINE void attend_group(const float *q, int heads, int hd, const int64_t *blocks, int64_t keys, int64_t values, int first, int count,
+                         float scale, float *scratch, float *out) {
     int nblocks = (first + count + BLOCK - 1) / BLOCK;
     int64_t stride = (int64_t) nblocks * BLOCK;
     for (int h0 = 0; h0 < heads; h0 += HEAD_TILE) {
@@ -210,6 +201,30 @@ EXPORT(herd_attend)(const float *q, int32_t qOff, int32_t heads, int32_t hd, con
                 }
                 out[(int64_t) h * hd + j] = acc;
             }
+    }
+}
+
+/*
+ * kv heads group0 .. group0 + groups - 1, each with headsPerGroup query heads (q: their heads x hd floats, in
+ * order, from q + qOff), over positions first .. first + count - 1 of the block list (blocks[k]: address of the KV
+ * block holding list positions k * BLOCK ..; keys / values: byte offsets of this layer's keys, [kv head][hd][BLOCK],
+ * and values, [kv head][BLOCK][hd], in a block). scratch: headsPerGroup * (blocks spanned * BLOCK) floats. Writes
+ * groups * headsPerGroup * hd floats to out + outOff. Returns 0.
+ */
+EXPORT(herd_attend)(const float *q, int32_t qOff, int32_t group0, int32_t groups, int32_t headsPerGroup, int32_t hd, const int64_t *blocks,
+                    int64_t keys, int64_t values, int32_t first, int32_t count, float scale, float *scratch, float *out, int32_t outOff) {
+    int64_t run = (int64_t) hd * BLOCK * 4; /* one kv head's keys (or values) in a block */
+    for (int g = group0; g < group0 + groups; g++) {
+        if (g + 1 < group0 + groups) {
+            /* the next kv head's first block: each head's run starts cold */
+            const char *k = (const char *) (intptr_t) (blocks[0] + keys + (g + 1) * run), *v = (const char *) (intptr_t) (blocks[0] + values + (g + 1) * run);
+            for (int64_t o = 0; o < run; o += 64) {
+                _mm_prefetch(k + o, _MM_HINT_T1);
+                _mm_prefetch(v + o, _MM_HINT_T1);
+            }
+        }
+        int64_t at = (int64_t) (g - group0) * headsPerGroup * hd;
+        attend_group(q + qOff + at, headsPerGroup, hd, blocks, keys + g * run, values + g * run, first, count, scale, scratch, out + outOff + at);
     }
     return 0;
 }

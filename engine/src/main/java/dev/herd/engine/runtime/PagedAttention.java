@@ -15,7 +15,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * {@code softmax(q·K * scale)·V} for the query heads of one kv-head group of one row, over a range
+ * {@code softmax(q·K * scale)·V} for the query heads of some kv-head groups of one row, over a range
  * of that sequence's positions in the paged {@link KvCache}, and the layout of keys and values in
  * a block's layer: keys transposed ({@code [kv head][dim][position]}, so a block's scores are vector
  * FMAs without lane reductions), values {@code [kv head][position][dim]}; each kv head's keys and
@@ -34,9 +34,9 @@ public final class PagedAttention {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
-    /** (q, qOff, heads, hd, blocks, keys, values, first, count, scale, scratch, out, outOff) → 0. */
+    /** (q, qOff, group0, groups, headsPerGroup, hd, blocks, keys, values, first, count, scale, scratch, out, outOff) → 0. */
     private static final FunctionDescriptor ATTEND = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
@@ -83,18 +83,28 @@ public final class PagedAttention {
     }
 
     /**
-     * Writes {@code heads × hd} floats to {@code out[outOff..]}: heads {@code q[qOff..]} ({@code heads × hd}
-     * floats) attending to positions {@code start..pos} of {@code seq}'s layer {@code layer}, kv head {@code group}.
+     * Writes {@code groups × headsPerGroup × hd} floats to {@code out[outOff..]}: the query heads of kv heads
+     * {@code group0 .. group0 + groups - 1} ({@code q[qOff..]}, in the same order) attending to positions
+     * {@code start..pos} of {@code seq}'s layer {@code layer}. (Several kv heads per call let the native kernel
+     * fetch the next head's keys and values while it works on one.)
      */
-    public void attend(float[] q, int qOff, int heads, int hd, SequenceKv seq, int layer, int group, int start, int pos, float scale,
-                       float[] out, int outOff) {
+    public void attend(float[] q, int qOff, int group0, int groups, int headsPerGroup, int hd, SequenceKv seq, int layer, int start, int pos,
+                       float scale, float[] out, int outOff) {
+        if (attend != null) {
+            attendNative(q, qOff, group0, groups, headsPerGroup, hd, seq, layer, start, pos, scale, out, outOff);
+            return;
+        }
+        for (int g = 0; g < groups; g++) {
+            int at = g * headsPerGroup * hd;
+            attendGroup(q, qOff + at, headsPerGroup, hd, seq, layer, group0 + g, start, pos, scale, out, outOff + at);
+        }
+    }
+
+    private void attendGroup(float[] q, int qOff, int heads, int hd, SequenceKv seq, int layer, int group, int start, int pos, float scale,
+                             float[] out, int outOff) {
         KvCache cache = seq.cache();
         long keys = cache.keyOffset(layer) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
         long values = valueBase(cache, layer, group, hd);
-        if (attend != null) {
-            attendNative(q, qOff, heads, hd, seq, keys, values, start, pos, scale, out, outOff);
-            return;
-        }
         int count = pos - start + 1;
         float[] scores = SCORES.get();
         if (scores.length < count) {
@@ -138,8 +148,8 @@ public final class PagedAttention {
         }
     }
 
-    private void attendNative(float[] q, int qOff, int heads, int hd, SequenceKv seq, long keys, long values, int start, int pos, float scale,
-                              float[] out, int outOff) {
+    private void attendNative(float[] q, int qOff, int group0, int groups, int heads, int hd, SequenceKv seq, int layer, int start, int pos,
+                              float scale, float[] out, int outOff) {
         KvCache cache = seq.cache();
         int firstBlock = start / KvCache.BLOCK, blocks = pos / KvCache.BLOCK - firstBlock + 1;
         long[] addresses = BLOCK_ADDRESSES.get();
@@ -155,7 +165,8 @@ public final class PagedAttention {
             SCORES.set(scratch);
         }
         try {
-            int status = (int) attend.invokeExact(MemorySegment.ofArray(q), qOff, heads, hd, MemorySegment.ofArray(addresses), keys, values,
+            int status = (int) attend.invokeExact(MemorySegment.ofArray(q), qOff, group0, groups, heads, hd, MemorySegment.ofArray(addresses),
+                    cache.keyOffset(layer), cache.valueOffset(layer),
                     start % KvCache.BLOCK, pos - start + 1, scale, MemorySegment.ofArray(scratch), MemorySegment.ofArray(out), outOff);
             if (status != 0) throw new IllegalStateException("native attention returned " + status);
         } catch (RuntimeException | Error e) {

@@ -31,7 +31,7 @@ class PagedAttentionTest {
         for (int[] c : CASES) {
             Setup s = new Setup(c, random);
             float[] out = new float[s.heads * s.hd];
-            PagedAttention.java().attend(s.q, s.qOff, s.heads, s.hd, s.seq, s.layer, s.group, s.start, s.pos, s.scale, out, 0);
+            PagedAttention.java().attend(s.q, s.qOff, s.group, 1, s.heads, s.hd, s.seq, s.layer, s.start, s.pos, s.scale, out, 0);
             double[] expected = s.reference();
             for (int i = 0; i < out.length; i++) {
                 // float scores and weights against double ones: a few float ulps of values of size ~1
@@ -53,15 +53,20 @@ class PagedAttentionTest {
             for (boolean extreme : new boolean[]{false, true}) {
                 Setup s = new Setup(c, random);
                 if (extreme) s.scale = 40f; // scores far apart: weights underflow to zero and subnormals
-                float[] expected = new float[s.qOff + s.heads * s.hd + 3];
-                PagedAttention.java().attend(s.q, s.qOff, s.heads, s.hd, s.seq, s.layer, s.group, s.start, s.pos, s.scale, expected, s.qOff);
-                for (String isa : isas) {
-                    float[] out = new float[expected.length];
-                    PagedAttention.nativeVariant(isa).attend(s.q, s.qOff, s.heads, s.hd, s.seq, s.layer, s.group, s.start, s.pos, s.scale, out, s.qOff);
-                    for (int i = 0; i < out.length; i++) {
-                        assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
-                                isa + " case " + java.util.Arrays.toString(c) + (extreme ? " (extreme)" : "") + " element " + i
-                                        + ": " + expected[i] + " vs " + out[i]);
+                // all kv heads of the row in one call (as the model makes it once rows are many), and the last one alone
+                for (int[] groups : new int[][]{{0, s.kvHeads}, {s.kvHeads - 1, 1}}) {
+                    int qOff = s.qOff + groups[0] * s.heads * s.hd;
+                    float[] expected = new float[s.qOff + s.kvHeads * s.heads * s.hd + 3];
+                    PagedAttention.java().attend(s.q, qOff, groups[0], groups[1], s.heads, s.hd, s.seq, s.layer, s.start, s.pos, s.scale, expected, qOff);
+                    for (String isa : isas) {
+                        float[] out = new float[expected.length];
+                        PagedAttention.nativeVariant(isa).attend(s.q, qOff, groups[0], groups[1], s.heads, s.hd, s.seq, s.layer, s.start, s.pos, s.scale,
+                                out, qOff);
+                        for (int i = 0; i < out.length; i++) {
+                            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
+                                    isa + " case " + java.util.Arrays.toString(c) + (extreme ? " (extreme)" : "") + " kv heads " + groups[0] + "+"
+                                            + groups[1] + " element " + i + ": " + expected[i] + " vs " + out[i]);
+                        }
                     }
                 }
                 s.close();
@@ -76,7 +81,7 @@ class PagedAttentionTest {
         assertFalse(PagedAttention.java().isNative());
     }
 
-    /** A sequence with random keys and values in layer 1 of a two-layer cache, and random queries for one group. */
+    /** A sequence with random keys and values in layer 1 of a two-layer cache, and random queries for all its kv heads (the reference attends with the last). */
     private static final class Setup {
         final int hd, heads, kvHeads, start, pos, layer = 1, group;
         final int qOff = 5;
@@ -104,7 +109,7 @@ class PagedAttentionTest {
                 MemorySegment block = cache.block(seq.block(b));
                 for (long o = 0; o < block.byteSize(); o += 4) block.set(ValueLayout.JAVA_FLOAT, o, (float) random.nextGaussian());
             }
-            q = new float[qOff + heads * hd];
+            q = new float[qOff + kvHeads * heads * hd];
             for (int i = 0; i < q.length; i++) q[i] = (float) random.nextGaussian();
         }
 

@@ -129,9 +129,10 @@ public final class Llama4TextModel implements TextModel {
         // Store keys and values before attending: a prefill row sees the earlier rows of its own batch.
         for (int t = 0; t < n; t++) attention.store(b.sequence(t), l, b.position(t), k, v, t * c.kvDim(), c.kvHeads(), hd);
 
-        int groups = c.kvHeads();
+        // a row's kv heads in one task once there are rows enough to keep the threads busy
+        int groups = c.kvHeads(), perTask = n >= 2 * pool.threads() ? groups : 1, tasksPerRow = groups / perTask;
         boolean chunked = c.isChunked(l);
-        pool.parallelFor(n * groups, task -> attendGroup(b, l, task / groups, task % groups, chunked, q, attn));
+        pool.parallelFor(n * tasksPerRow, task -> attendGroups(b, l, task / tasksPerRow, task % tasksPerRow * perTask, perTask, chunked, q, attn));
 
         EncodedActivations ao = linear.encode("attn_out", layer.wo(), attn, n, c.qDim());
         linear.matmul(layer.wo(), ao, out);
@@ -167,13 +168,13 @@ public final class Llama4TextModel implements TextModel {
         }
     }
 
-    /** The query heads of kv-head {@code group} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
-    private void attendGroup(Batch b, int l, int t, int group, boolean chunked, float[] q, float[] attn) {
+    /** The query heads of kv heads {@code group0 ..} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
+    private void attendGroups(Batch b, int l, int t, int group0, int groups, boolean chunked, float[] q, float[] attn) {
         int pos = b.position(t);
         int start = chunked ? pos / c.chunkSize() * c.chunkSize() : 0;
         int headsPerGroup = c.heads() / c.kvHeads();
-        int off = (t * c.heads() + group * headsPerGroup) * c.headDim();
-        attention.attend(q, off, headsPerGroup, c.headDim(), b.sequence(t), l, group, start, pos, c.attentionScale(), attn, off);
+        int off = (t * c.heads() + group0 * headsPerGroup) * c.headDim();
+        attention.attend(q, off, group0, groups, headsPerGroup, c.headDim(), b.sequence(t), l, start, pos, c.attentionScale(), attn, off);
     }
 
     // ---- feed-forward -----------------------------------------------------------------------
