@@ -933,11 +933,11 @@ INLINE void q6_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_
     q6_k_quants(blk, 0, chunks);
     q6_k_quants(blk, 1, chunks + 4);
     transpose8(chunks, slices);
-    for (int k = 0; k < 8; k++) {
-        _mm256_store_si256((__m256i *) (q + 32 * k), slices[k]);
-        scales[k] = sc[2 * k];
-        scales[8 + k] = sc[2 * k + 1];
-    }
+    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *) (q + 32 * k), slices[k]);
+    /* int16 pairs (sc[2k], sc[2k+1]) as int lanes: the low halves sign-extended, then the high ones */
+    __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+    _mm256_store_si256((__m256i *) scales, _mm256_srai_epi32(_mm256_slli_epi32(pairs, 16), 16));
+    _mm256_store_si256((__m256i *) (scales + 8), _mm256_srai_epi32(pairs, 16));
 }
 
 /*
