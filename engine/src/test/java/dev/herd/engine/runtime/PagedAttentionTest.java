@@ -1,7 +1,7 @@
 package dev.herd.engine.runtime;
 
 import dev.herd.engine.tensor.types.NativeKernels;
-import org.junit.jupiter.api.Assumptions;
+import dev.herd.engine.testing.NativeIsas;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -43,11 +43,7 @@ class PagedAttentionTest {
 
     @Test
     void everyNativeVariantComputesTheJavaBits() {
-        List<String> isas = NativeKernels.runnableIsas();
-        if (isas.isEmpty()) {
-            if (System.getenv("CI") != null) fail("native kernels unavailable under CI: " + NativeKernels.unavailableReason().orElse("?"));
-            Assumptions.abort("native kernels unavailable: " + NativeKernels.unavailableReason().orElse("?"));
-        }
+        List<String> isas = NativeIsas.runnableOrSkip();
         Random random = new Random(11);
         for (int[] c : CASES) {
             for (boolean extreme : new boolean[]{false, true}) {

@@ -7,6 +7,7 @@ import dev.herd.engine.tensor.KernelPath;
 import dev.herd.engine.tensor.Kernels;
 import dev.herd.engine.tensor.RandomWeights;
 import dev.herd.engine.tensor.WeightKernel;
+import dev.herd.engine.testing.NativeIsas;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,11 +69,7 @@ class NativeKernelsTest {
 
     @Test
     void everyVariantComputesTheJavaKernelsBits() {
-        List<String> isas = NativeKernels.runnableIsas();
-        if (isas.isEmpty()) {
-            if (System.getenv("CI") != null) fail("native kernels unavailable under CI: " + NativeKernels.unavailableReason().orElse("?"));
-            Assumptions.abort("native kernels unavailable: " + NativeKernels.unavailableReason().orElse("?"));
-        }
+        List<String> isas = NativeIsas.runnableOrSkip();
         for (GgmlType type : KernelCases.TYPES) {
             if (!NativeKernels.covers(type)) continue;
             WeightKernel java = Kernels.forType(type, KernelPath.JAVA);
