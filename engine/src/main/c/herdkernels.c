@@ -229,27 +229,44 @@ INLINE void q8_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const int
     for (int i = 0; i < R; i++)
         for (int j = 0; j < V; j++) acc[i][j] = _mm256_setzero_ps();
     for (int g = 0; g < nb; g += 8) {
+        int m = nb - g < 8 ? nb - g : 8;
+        /* the group's activation scales, zero past the last block */
+        __m256 dx[TILE_VECS];
+        for (int j = 0; j < V; j++) {
+            const float *s = xd + (int64_t) (t0 + j) * nb + g;
+            if (m == 8) {
+                dx[j] = _mm256_loadu_ps(s);
+            } else {
+                float part[8] = {0};
+                for (int k = 0; k < m; k++) part[k] = s[k];
+                dx[j] = _mm256_loadu_ps(part);
+            }
+        }
         for (int i = 0; i < R; i++) {
             const uint8_t *row = w + (int64_t) (r0 + i) * rowBytes;
+            /* the eight half scales, zero (0.0) past the last block */
+            __m128i halves = _mm_setzero_si128();
+            for (int k = 0; k < m; k++) {
+                uint16_t h;
+                memcpy(&h, row + 34 * (int64_t) (g + k), 2);
+                halves = _mm_insert_epi16(halves, h, k);
+            }
+            __m256 dw = _mm256_cvtph_ps(halves);
             for (int j = 0; j < V; j++) {
                 __m256i p[8];
-                float prod[8];
                 for (int k = 0; k < 8; k++) {
                     int b = g + k;
-                    if (b < nb) {
+                    if (k < m) {
                         __m256i lo, hi;
-                        float d, m;
-                        block32(B_Q8_0, row, b, &lo, &hi, &d, &m);
+                        float d, mn;
+                        block32(B_Q8_0, row, b, &lo, &hi, &d, &mn);
                         const int16_t *x = xq + (int64_t) (t0 + j) * n + 32 * b;
                         p[k] = dot_acc(_mm256_madd_epi16(lo, load16(x)), hi, load16(x + 16));
-                        prod[k] = d * xd[(int64_t) (t0 + j) * nb + b];
                     } else {
                         p[k] = _mm256_setzero_si256();
-                        prod[k] = 0.0f;
                     }
                 }
-                __m256 prods = _mm256_setr_ps(prod[0], prod[1], prod[2], prod[3], prod[4], prod[5], prod[6], prod[7]);
-                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_each(p)), prods, acc[i][j]);
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_each(p)), _mm256_mul_ps(dw, dx[j]), acc[i][j]);
             }
         }
     }
