@@ -27,7 +27,7 @@ import java.util.Arrays;
  * depends on the other rows of the batch.
  *
  * <p>Two implementations compute those same bits: the native kernel ({@code herd_attend} in
- * {@code libherdkernels.so}, which loads each key and value vector once for all heads of the group)
+ * {@code libherdkernels.so}, which loads each key and value vector once for all heads of a group)
  * and the Java one here, used when the native kernels are unavailable or {@code herd.kernels=java}.
  */
 public final class PagedAttention {
@@ -35,9 +35,10 @@ public final class PagedAttention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     /** (q, qOff, group0, groups, headsPerGroup, hd, blocks, keys, values, first, count, scale, scratch, out, outOff) → 0. */
-    private static final FunctionDescriptor ATTEND = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+    private static final FunctionDescriptor ATTEND = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_FLOAT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
     private static final ThreadLocal<float[]> BLOCK_SCORES = ThreadLocal.withInitial(() -> new float[KvCache.BLOCK]);
@@ -52,7 +53,8 @@ public final class PagedAttention {
 
     /** The implementation {@code herd.kernels} selects: native where the library loaded (unless {@code java}), else Java. */
     public static PagedAttention selected() {
-        return Kernels.mode().equals("java") ? java() : NativeKernels.function("herd_attend", ATTEND).map(PagedAttention::new).orElseGet(PagedAttention::java);
+        if (Kernels.mode().equals("java")) return java();
+        return NativeKernels.function("herd_attend", ATTEND).map(PagedAttention::new).orElseGet(PagedAttention::java);
     }
 
     /** The native kernel's variant for one of {@link NativeKernels#runnableIsas()} (for tests). */
