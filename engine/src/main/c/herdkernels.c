@@ -109,9 +109,10 @@ static void *scratch_buffer(int slot, size_t bytes) {
 /* ------------------------------------------------------- 32-value blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) ------------------------------------------------------- */
 
 /*
- * Int lane i of a block: products of values 2i, 2i+1, 16+2i, 17+2i (Java's pair sums of the two
- * 16-value halves); then acc = fma(float(lanes), d_w * d_x, acc); the types with a minimum add
- * m_w * s_x per block into a separate float sum (not fused, as the Java kernels), added at the end.
+ * Q4_0, Q4_1, Q5_0, Q5_1: int lane i of a block holds the products of values 2i, 2i+1, 16+2i, 17+2i (Java's
+ * pair sums of the two 16-value halves); then acc = fma(float(lanes), d_w * d_x, acc); the types with a minimum
+ * add m_w * s_x per block into a separate float sum (not fused, as the Java kernels), added at the end. Q8_0
+ * shares the block decoding but sums each block exactly (q8_tile, below).
  */
 enum { B_Q8_0, B_Q4_0, B_Q4_1, B_Q5_0, B_Q5_1 };
 
@@ -191,22 +192,6 @@ INLINE void block_tile(int kind, const uint8_t *w, int64_t rowBytes, int r0, int
         }
 }
 
-INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd,
-                         const float *xs, int n, int count, float *out, int outStride) {
-    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
-        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
-        int t = 0;
-        for (; t + TILE_VECS <= count; t += TILE_VECS) {
-            int r = rb;
-            for (; r + TILE_ROWS <= re; r += TILE_ROWS) block_tile(kind, w, rowBytes, r, TILE_ROWS, xq, xd, xs, n, t, TILE_VECS, out, outStride);
-            for (; r < re; r++) block_tile(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, TILE_VECS, out, outStride);
-        }
-        /* single vectors one row at a time: interleaved row streams halve the bandwidth */
-        for (; t < count; t++)
-            for (int r = rb; r < re; r++) block_tile(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, 1, out, outStride);
-    }
-}
-
 /*
  * Q8_0 (Q8_0.java): per block the exact integer dot of its 32 quant pairs, converted once; lane k of the float
  * accumulator takes blocks k mod 8 with fma(dot, d_w * d_x, acc), the blocks padded to a multiple of eight
@@ -272,6 +257,29 @@ INLINE void q8_tile(const uint8_t *w, int64_t rowBytes, int r0, int R, const int
     }
     for (int i = 0; i < R; i++)
         for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
+}
+
+/* Q8_0 sums each block exactly (q8_tile); the other types keep int lanes per block (block_tile). */
+INLINE void tile32(int kind, const uint8_t *w, int64_t rowBytes, int r0, int R, const int16_t *xq, const float *xd, const float *xs, int n,
+                   int t0, int V, float *out, int outStride) {
+    if (kind == B_Q8_0) q8_tile(w, rowBytes, r0, R, xq, xd, n, t0, V, out, outStride);
+    else block_tile(kind, w, rowBytes, r0, R, xq, xd, xs, n, t0, V, out, outStride);
+}
+
+INLINE void block_matmul(int kind, const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd,
+                         const float *xs, int n, int count, float *out, int outStride) {
+    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
+        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
+        int t = 0;
+        for (; t + TILE_VECS <= count; t += TILE_VECS) {
+            int r = rb;
+            for (; r + TILE_ROWS <= re; r += TILE_ROWS) tile32(kind, w, rowBytes, r, TILE_ROWS, xq, xd, xs, n, t, TILE_VECS, out, outStride);
+            for (; r < re; r++) tile32(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, TILE_VECS, out, outStride);
+        }
+        /* single vectors one row at a time: interleaved row streams halve the bandwidth */
+        for (; t < count; t++)
+            for (int r = rb; r < re; r++) tile32(kind, w, rowBytes, r, 1, xq, xd, xs, n, t, 1, out, outStride);
+    }
 }
 
 /*
@@ -360,7 +368,7 @@ INLINE void q8_vnni_tile(const uint8_t *wT, const float *wd, int R, const uint8_
         for (int j = 0; j < V; j++) out[(int64_t) (t0 + j) * outStride + r0 + i] = sum_lanes(acc[i][j]);
 }
 
-/* Batches of at least Q8_VECS vectors; 1 when out of memory. */
+/* Batches of two or more vectors (tiles of Q8_VECS, the rest one at a time); 1 when out of memory. */
 static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, int n, int count,
                               float *out, int outStride) {
     int nb = n / 32, groups = (nb + 7) / 8;
@@ -449,22 +457,11 @@ static int32_t q8_vnni_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, 
 
 EXPORT(herd_q8_0)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd, const float *xs,
                   int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    (void) xs;
     (void) x8;
 #if defined(__AVX512VNNI__)
     if (count >= 2) return q8_vnni_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, n, count, out, outStride);
 #endif
-    for (int rb = rowStart; rb < rowEnd; rb += ROW_BLOCK) {
-        int re = rb + ROW_BLOCK < rowEnd ? rb + ROW_BLOCK : rowEnd;
-        int t = 0;
-        for (; t + TILE_VECS <= count; t += TILE_VECS) {
-            int r = rb;
-            for (; r + TILE_ROWS <= re; r += TILE_ROWS) q8_tile(w, rowBytes, r, TILE_ROWS, xq, xd, n, t, TILE_VECS, out, outStride);
-            for (; r < re; r++) q8_tile(w, rowBytes, r, 1, xq, xd, n, t, TILE_VECS, out, outStride);
-        }
-        for (; t < count; t++)
-            for (int r = rb; r < re; r++) q8_tile(w, rowBytes, r, 1, xq, xd, n, t, 1, out, outStride);
-    }
+    block_matmul(B_Q8_0, w, rowBytes, rowStart, rowEnd, xq, xd, xs, n, count, out, outStride);
     return 0;
 }
 BLOCK_EXPORT(herd_q4_0, B_Q4_0)

@@ -139,9 +139,7 @@ public final class NativeKernels {
     static Optional<WeightKernel> kernelFor(WeightKernel javaKernel, String isa) {
         GgmlType type = javaKernel.type();
         if (!COVERED.contains(type) || LIBRARY == null) return Optional.empty();
-        String function = "herd_" + type.name().toLowerCase(Locale.ROOT) + "_" + isa;
-        MethodHandle handle = Linker.nativeLinker().downcallHandle(LIBRARY.findOrThrow(function), MATMUL,
-                Linker.Option.critical(true));
+        MethodHandle handle = function("herd_" + type.name().toLowerCase(Locale.ROOT), isa, MATMUL);
         return Optional.of(new NativeKernel(javaKernel, handle, isa));
     }
 }

@@ -40,6 +40,7 @@ import static dev.herd.engine.tensor.types.Simd256.sumInts;
 public final class Q8_0 implements WeightKernel {
 
     static final int BLOCK_BYTES = 34;
+
     @Override
     public GgmlType type() { return GgmlType.Q8_0; }
 
@@ -68,8 +69,6 @@ public final class Q8_0 implements WeightKernel {
         for (int r = rowStart; r < rowEnd; r++) out[r] = dot1(w, r * rowBytes, x, dots, prods);
     }
 
-    // |weight| ≤ 128 and |activation| ≤ 127: two products per 16-bit pair at most
-
     private static float dot1(MemorySegment w, long row, EncodedActivations x, int[] dots, float[] prods) {
         int blocks = x.blocksPerVector();
         MemorySegment q = x.values(), s = x.scales();
@@ -79,6 +78,7 @@ public final class Q8_0 implements WeightKernel {
                 int b = g + k;
                 if (b < blocks) {
                     long blk = row + (long) b * BLOCK_BYTES, a = b * 64L;
+                    // |weight| ≤ 128 and |activation| ≤ 127: two products per 16-bit pair at most
                     dots[k] = sumInts(pairSum(signedBytes(w, blk + 2).mul(quants(q, a))).add(pairSum(signedBytes(w, blk + 18).mul(quants(q, a + 32)))));
                     prods[k] = RowKernel.f16(w, blk) * s.getAtIndex(ValueLayout.JAVA_FLOAT, b);
                 } else {
