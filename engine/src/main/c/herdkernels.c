@@ -54,14 +54,6 @@ INLINE float sum_lanes(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
-/* Exact sum of eight int lanes. */
-INLINE int32_t sum_ints(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 /* ------------------------------------------------------------- scratch ------------------------------------------------------------- */
 
 /*
@@ -485,14 +477,20 @@ typedef struct {
 
 enum { MINS_NONE, MINS_PER_32, MINS_PER_16 };
 
-INLINE void q4_k_scales(const uint8_t *blk, uint8_t *sc, uint8_t *mn) {
+/* Q4_K's (and Q5_K's) eight 6-bit sub-block scales and eight minimums, one byte each. */
+INLINE void q4_k_scales64(const uint8_t *blk, uint64_t *scales, uint64_t *mins) {
     uint64_t lo;
     uint32_t hi;
     memcpy(&lo, blk + 4, 8);
     memcpy(&hi, blk + 12, 4);
     uint32_t first = (uint32_t) lo, second = (uint32_t) (lo >> 32);
-    uint64_t scales = (uint64_t) (first & 0x3F3F3F3Fu) | ((uint64_t) ((hi & 0x0F0F0F0Fu) | (((first >> 6) & 0x03030303u) << 4)) << 32);
-    uint64_t mins = (uint64_t) (second & 0x3F3F3F3Fu) | ((uint64_t) (((hi >> 4) & 0x0F0F0F0Fu) | (((second >> 6) & 0x03030303u) << 4)) << 32);
+    *scales = (uint64_t) (first & 0x3F3F3F3Fu) | ((uint64_t) ((hi & 0x0F0F0F0Fu) | (((first >> 6) & 0x03030303u) << 4)) << 32);
+    *mins = (uint64_t) (second & 0x3F3F3F3Fu) | ((uint64_t) (((hi >> 4) & 0x0F0F0F0Fu) | (((second >> 6) & 0x03030303u) << 4)) << 32);
+}
+
+INLINE void q4_k_scales(const uint8_t *blk, uint8_t *sc, uint8_t *mn) {
+    uint64_t scales, mins;
+    q4_k_scales64(blk, &scales, &mins);
     memcpy(sc, &scales, 8);
     memcpy(mn, &mins, 8);
 }
@@ -589,19 +587,34 @@ INLINE __m256i pick_scales(__m256i s16, int a, int b, int c, int d) {
 #endif
 
 /*
- * Σ scale * q * x over one Q4_K super-block, or with fifth a Q5_K one, against the int8 activation
- * quants (the single-vector path): vpmaddubsw multiplies the unsigned quants by the signed
- * activations into exact int16 pair sums (|pair| <= 2 * 31 * 127), vpmaddwd by the sub-block scale
- * into int32; with VNNI, dot64_vnni.
+ * The single-vector path (k_rows) takes each super-block's integer sums unreduced: the lanes of *dot
+ * add up to Σ scale * q * x against the int8 activation quants, those of *min to the minimum term
+ * (Σ min * the sums of the activation quants it covers), and *dd holds d and dmin. Exact integers, so
+ * any grouping of the lanes gives the same sums.
  */
-INLINE int32_t q45_k_dot(const uint8_t *blk, const int8_t *x8, kblock *kb, int fifth) {
-    uint8_t sc[8];
-    q4_k_scales(blk, sc, kb->mins);
-    kb->d = f16(blk);
-    kb->dmin = f16(blk + 2);
+typedef void (*k_vdotter)(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd);
+
+/* d and dmin, stored side by side as two halves. */
+INLINE __m128 two_halves(const uint8_t *p) {
+    uint32_t pair;
+    memcpy(&pair, p, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int) pair));
+}
+
+/*
+ * Q4_K, or with fifth Q5_K: vpmaddubsw multiplies the unsigned quants by the signed activations into
+ * exact int16 pair sums (|pair| <= 2 * 31 * 127), vpmaddwd by the sub-block scale into int32; with
+ * VNNI, dot64_vnni. The minimums go in twice each, against the two 16-value sums of their 32 values.
+ */
+INLINE void q45_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd, int fifth) {
+    uint64_t scales, mins;
+    q4_k_scales64(blk, &scales, &mins);
+    *dd = two_halves(blk);
+    __m128i m8 = _mm_cvtsi64_si128((int64_t) mins);
+    *min = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8)), load16(bsums));
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
 #if defined(__AVX512VNNI__)
-    __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc));
+    __m256i s16 = _mm256_cvtepu8_epi16(_mm_cvtsi64_si128((int64_t) scales));
 #endif
     for (int g = 0; g < 4; g++) {
         __m256i lo, hi;
@@ -613,39 +626,37 @@ INLINE int32_t q45_k_dot(const uint8_t *blk, const int8_t *x8, kblock *kb, int f
 #else
         __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g)));
         __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (x8 + 64 * g + 32)));
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * g])));
-        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * g + 1])));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16((short) ((scales >> (16 * g)) & 0xFF))));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16((short) ((scales >> (16 * g + 8)) & 0xFF))));
 #endif
     }
-    return sum_ints(_mm256_add_epi32(acc0, acc1));
+    *dot = _mm256_add_epi32(acc0, acc1);
 }
 
-INLINE int32_t q4_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
-    (void) x;
-    (void) bsums;
-    return q45_k_dot(blk, x8, kb, 0);
+INLINE void q4_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
+    q45_k_vdot(blk, x8, bsums, dot, min, dd, 0);
+}
+
+INLINE void q5_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
+    q45_k_vdot(blk, x8, bsums, dot, min, dd, 1);
 }
 
 /*
- * Σ scale * (q - 32) * x over one Q6_K super-block against the int8 activation quants:
- * Σ scale * q * x with q unsigned (0..63, so vpmaddubsw's pair sums are exact), minus
- * 32 * Σ scale * (sum of the 16 quants it covers).
+ * Q6_K: Σ scale * q * x with q unsigned (0..63, the stored quants + 32, so vpmaddubsw's pair sums are
+ * exact), minus 32 * Σ scale * (sum of the 16 activation quants it covers).
  */
-INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
-    (void) x;
+INLINE void q6_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
     const int8_t *sc = (const int8_t *) (blk + 192);
-    kb->d = f16(blk + 208);
+    *dd = _mm_cvtph_ps(_mm_cvtsi32_si128(*(const uint16_t *) (blk + 208)));
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
-#if defined(__AVX512VNNI__)
-    __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
-#endif
     for (int half = 0; half < 2; half++) {
         __m256i q[4];
         q6_k_quants(blk, half, q);
 #if defined(__AVX512VNNI__)
         /* 64 values k = 2 * half + c / 2: 16-value groups 4k..4k+3 */
-        acc0 = dot64_vnni(acc0, q[0], q[1], x8 + 128 * half, pick_scales(s16, 8 * half, 8 * half + 2, 8 * half + 1, 8 * half + 3));
-        acc1 = dot64_vnni(acc1, q[2], q[3], x8 + 128 * half + 64, pick_scales(s16, 8 * half + 4, 8 * half + 6, 8 * half + 5, 8 * half + 7));
+        acc0 = dot64_vnni(acc0, q[0], q[1], x8 + 128 * half, pick_scales(scales, 8 * half, 8 * half + 2, 8 * half + 1, 8 * half + 3));
+        acc1 = dot64_vnni(acc1, q[2], q[3], x8 + 128 * half + 64, pick_scales(scales, 8 * half + 4, 8 * half + 6, 8 * half + 5, 8 * half + 7));
 #else
         for (int c = 0; c < 4; c++) {
             int v = 128 * half + 32 * c;
@@ -657,9 +668,8 @@ INLINE int32_t q6_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
         }
 #endif
     }
-    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
-    int32_t correction = sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
-    return sum_ints(_mm256_add_epi32(acc0, acc1)) - 32 * correction;
+    *dot = _mm256_sub_epi32(_mm256_add_epi32(acc0, acc1), _mm256_slli_epi32(_mm256_madd_epi16(scales, load16(bsums)), 5));
+    *min = _mm256_setzero_si256();
 }
 
 INLINE void q5_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
@@ -733,21 +743,14 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
     }
 }
 
-INLINE int32_t q5_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
-    (void) x;
-    (void) bsums;
-    return q45_k_dot(blk, x8, kb, 1);
-}
-
 /*
  * Σ scale * (u - 4) * x over one Q3_K super-block against the int8 quants, u = low bits | 4 * high
  * bit (0..7): Σ scale * u * x by vpmaddubsw/vpmaddwd, minus 4 * Σ scale * (sum of its 16 quants).
  */
-INLINE int32_t q3_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
-    (void) x;
+INLINE void q3_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
     int8_t sc[16];
     q3_k_scales(blk, sc);
-    kb->d = f16(blk + 108);
+    *dd = _mm_cvtph_ps(_mm_cvtsi32_si128(*(const uint16_t *) (blk + 108)));
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     __m256i hm = _mm256_loadu_si256((const __m256i *) blk);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
@@ -764,16 +767,16 @@ INLINE int32_t q3_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
         }
     }
     __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
-    return sum_ints(_mm256_add_epi32(acc0, acc1)) - 4 * sum_ints(_mm256_madd_epi16(scales, load16(bsums)));
+    *dot = _mm256_sub_epi32(_mm256_add_epi32(acc0, acc1), _mm256_slli_epi32(_mm256_madd_epi16(scales, load16(bsums)), 2));
+    *min = _mm256_setzero_si256();
 }
 
 /* Σ scale * q * x over one Q2_K super-block against the int8 quants (q 0..3, a 4-bit scale per 16 values). */
-INLINE int32_t q2_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb) {
-    (void) x;
-    (void) bsums;
-    kb->d = f16(blk + 80);
-    kb->dmin = f16(blk + 82);
-    for (int i = 0; i < 16; i++) kb->mins[i] = blk[i] >> 4;
+INLINE void q2_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
+    *dd = two_halves(blk + 80);
+    /* the 4-bit minimums, one per 16 values, in the high nibbles of the scale bytes */
+    __m256i mins = _mm256_srli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) blk)), 4);
+    *min = _mm256_madd_epi16(mins, load16(bsums));
     const __m256i three = _mm256_set1_epi8(3);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
     for (int half = 0; half < 2; half++) {
@@ -787,21 +790,7 @@ INLINE int32_t q2_k_dot(const uint8_t *blk, const int16_t *x, const int8_t *x8, 
             else acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p, s));
         }
     }
-    return sum_ints(_mm256_add_epi32(acc0, acc1));
-}
-
-/* A super-block's Σ scale * q * x from the int16 (x) or int8 (x8) activation quants and, for corrections, their 16-value sums. */
-typedef int32_t (*k_dotter)(const uint8_t *blk, const int16_t *x, const int8_t *x8, const int16_t *bsums, kblock *kb);
-
-/* Σ min_j * (bsum[2j] + bsum[2j+1]) over eight 32-value sub-blocks, or Σ min_i * bsum[i] over sixteen 16-value groups. */
-INLINE int32_t min_dot(const uint8_t *mins, const int16_t *bsums, int kind) {
-    if (kind == MINS_PER_16) {
-        return sum_ints(_mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) mins)), load16(bsums)));
-    }
-    uint64_t packed;
-    memcpy(&packed, mins, 8);
-    __m256i m = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((int64_t) packed));
-    return sum_ints(_mm256_mullo_epi32(m, _mm256_madd_epi16(load16(bsums), _mm256_set1_epi16(1))));
+    *dot = _mm256_add_epi32(acc0, acc1);
 }
 
 /* The exact sums of four int vectors, as the four lanes of the result. */
@@ -876,26 +865,42 @@ INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int 
 
 typedef void (*k_decoder)(const uint8_t *blk, int16_t *dst, kblock *kb);
 
+/* The sums of four int vectors, as the four lanes of the result (fewer shuffles than sum4_ints). */
+INLINE __m128i reduce4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+    __m256i abcd = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
 /*
- * Fewer vectors than a tile (token generation): one row at a time, each super-block decoded into a
- * buffer that stays in L1 and multiplied at once. (Several rows at a time measured 2x slower here:
+ * Fewer vectors than a tile (token generation): one row at a time, straight from the weights, two
+ * super-blocks per step so one reduction serves both blocks' dots and minimum terms. Lane 0 of acc is
+ * the scalar code's sum, lane 1 its minSum, block by block: sum = fma(d_x * d, dot, sum), minSum =
+ * fma(d_x * dmin, minDot, minSum), so the same bits. (Several rows at a time measured 2x slower here:
  * interleaved row streams defeat the prefetcher.)
  */
-INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
-                   const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_dotter dot) {
+INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const float *xd, const int16_t *bsums, const int8_t *x8,
+                   int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_vdotter vdot) {
     int nb = n / 256;
+    const __m256i zero = _mm256_setzero_si256();
     for (int r = rowStart; r < rowEnd; r++) {
         const uint8_t *row = w + (int64_t) r * rowBytes;
         for (int t = 0; t < count; t++) {
-            float sum = 0.0f, minSum = 0.0f;
-            for (int b = 0; b < nb; b++) {
-                kblock kb;
-                int32_t d = dot(row + (int64_t) b * blockBytes, xq + (int64_t) t * n + 256 * b, x8 + (int64_t) t * n + 256 * b,
-                                bsums + ((int64_t) t * nb + b) * 16, &kb);
-                float dx = xd[(int64_t) t * nb + b];
-                sum = __builtin_fmaf(dx * kb.d, (float) d, sum);
-                if (hasMins) minSum = __builtin_fmaf(dx * kb.dmin, (float) min_dot(kb.mins, bsums + ((int64_t) t * nb + b) * 16, hasMins), minSum);
+            const int8_t *x = x8 + (int64_t) t * n;
+            const int16_t *bs = bsums + (int64_t) t * nb * 16;
+            const float *dx = xd + (int64_t) t * nb;
+            __m128 acc = _mm_setzero_ps();
+            for (int b = 0; b < nb; b += 2) {
+                __m256i dot0, min0, dot1 = zero, min1 = zero;
+                __m128 dd0, dd1 = _mm_setzero_ps();
+                vdot(row + (int64_t) b * blockBytes, x + 256 * b, bs + 16 * b, &dot0, &min0, &dd0);
+                if (b + 1 < nb) vdot(row + (int64_t) (b + 1) * blockBytes, x + 256 * (b + 1), bs + 16 * (b + 1), &dot1, &min1, &dd1);
+                __m128 sums = _mm_cvtepi32_ps(reduce4_ints(dot0, min0, dot1, min1));
+                acc = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(dx[b]), dd0), sums, acc);
+                if (b + 1 < nb) acc = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(dx[b + 1]), dd1), _mm_movehl_ps(sums, sums), acc);
             }
+            float sum = _mm_cvtss_f32(acc), minSum = _mm_cvtss_f32(_mm_movehdup_ps(acc));
             out[(int64_t) t * outStride + r] = hasMins ? sum - minSum : sum;
         }
     }
@@ -1084,7 +1089,7 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
 
 INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd, const int16_t *xq, const float *xd, const int16_t *bsums,
                      const int8_t *x8, int n, int count, float *out, int outStride, int blockBytes, int hasMins, k_decoder decode,
-                     k_dotter dot, k_decoderT decodeT, int split) {
+                     k_vdotter vdot, k_decoderT decodeT, int split) {
 #if defined(__AVX512VNNI__)
     if (decodeT != NULL && count >= TILE_VECS) return kT_matmul(w, rowBytes, rowStart, rowEnd, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, decodeT, split);
 #else
@@ -1092,7 +1097,7 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
     (void) split;
 #endif
     if (count < TILE_VECS) {
-        k_rows(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, dot);
+        k_rows(w, rowBytes, rowStart, rowEnd, xd, bsums, x8, n, count, out, outStride, blockBytes, hasMins, vdot);
         return 0;
     }
     int nb = n / 256;
@@ -1128,12 +1133,12 @@ INLINE int32_t k_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int ro
 
 EXPORT(herd_q4_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_dot, VNNI_ONLY(q4_k_decodeT), 0);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 144, MINS_PER_32, q4_k_decode, q4_k_vdot, VNNI_ONLY(q4_k_decodeT), 0);
 }
 
 EXPORT(herd_q6_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_dot, VNNI_ONLY(q6_k_decodeT), 1);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 210, MINS_NONE, q6_k_decode, q6_k_vdot, VNNI_ONLY(q6_k_decodeT), 1);
 }
 
 /* ------------------------------------------------------------- F32 F16 BF16 ------------------------------------------------------------- */
@@ -1245,15 +1250,15 @@ FLOAT_EXPORT(herd_bf16, W_BF16, 2)
 
 EXPORT(herd_q5_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_dot, VNNI_ONLY(q5_k_decodeT), 0);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 176, MINS_PER_32, q5_k_decode, q5_k_vdot, VNNI_ONLY(q5_k_decodeT), 0);
 }
 
 EXPORT(herd_q3_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_dot, NULL, 0);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 110, MINS_NONE, q3_k_decode, q3_k_vdot, NULL, 0);
 }
 
 EXPORT(herd_q2_k)(const uint8_t *w, int64_t rowBytes, int32_t rowStart, int32_t rowEnd, const int16_t *xq, const float *xd,
                   const int16_t *bsums, int32_t n, int32_t count, float *out, int32_t outStride, const int8_t *x8) {
-    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_dot, NULL, 0);
+    return k_matmul(w, rowBytes, rowStart, rowEnd, xq, xd, bsums, x8, n, count, out, outStride, 84, MINS_PER_16, q2_k_decode, q2_k_vdot, NULL, 0);
 }
