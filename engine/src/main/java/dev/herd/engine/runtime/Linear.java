@@ -4,7 +4,6 @@ import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.Tensor;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +19,6 @@ import java.util.Map;
 public final class Linear {
 
     private static final int MIN_ROWS_PER_TASK = 16;
-    /**
-     * Weight bytes per task at most: a loop ends when its last task does, so a big matrix (the
-     * output head) is cut finer than four tasks per thread, which would leave one thread idle for
-     * up to a quarter of the loop.
-     */
-    private static final long MAX_TASK_BYTES = 512 << 10;
     /** Vectors encoded per task: a hand-off costs more than encoding a few vectors. */
     private static final int MIN_VECTORS_PER_TASK = 8;
 
@@ -60,12 +53,8 @@ public final class Linear {
         matmulAll(List.of(new Product(weight, x, out)));
     }
 
-    /** One matrix product: {@code out[outOffset + t * rows + r] = weight row r · x[t]}. */
-    public record Product(Tensor weight, EncodedActivations x, float[] out, int outOffset) {
-        public Product(Tensor weight, EncodedActivations x, float[] out) {
-            this(weight, x, out, 0);
-        }
-
+    /** One matrix product: {@code out[t * rows + r] = weight row r · x[t]}. */
+    public record Product(Tensor weight, EncodedActivations x, float[] out) {
         public Product {
             if (weight.kernel().activationEncoding() != x.encoding()) {
                 throw new IllegalArgumentException(weight.name() + " needs " + weight.kernel().activationEncoding() + " activations, got " + x.encoding());
@@ -86,15 +75,15 @@ public final class Linear {
         int[] chunks = new int[products.size()];
         for (int i = 0; i < products.size(); i++) {
             int rows = Math.toIntExact(products.get(i).weight().rows());
-            int even = (rows + pool.threads() * 4 - 1) / (pool.threads() * 4);
-            chunks[i] = Math.max(MIN_ROWS_PER_TASK, (int) Math.min(even, MAX_TASK_BYTES / products.get(i).weight().rowBytes()));
+            chunks[i] = Math.max(MIN_ROWS_PER_TASK, (rows + pool.threads() * 4 - 1) / (pool.threads() * 4));
             firstTask[i + 1] = firstTask[i] + (rows + chunks[i] - 1) / chunks[i];
         }
         pool.parallelFor(firstTask[products.size()], task -> {
-            int found = Arrays.binarySearch(firstTask, task), i = found >= 0 ? found : -found - 2; // a MoE step has a product per expert
+            int i = 0;
+            while (task >= firstTask[i + 1]) i++;
             Product p = products.get(i);
             int rows = Math.toIntExact(p.weight().rows()), start = (task - firstTask[i]) * chunks[i];
-            p.weight().kernel().matmul(p.weight().data(), p.weight().rowBytes(), start, Math.min(rows, start + chunks[i]), p.x(), p.out(), p.outOffset(), rows);
+            p.weight().kernel().matmul(p.weight().data(), p.weight().rowBytes(), start, Math.min(rows, start + chunks[i]), p.x(), p.out(), rows);
         });
     }
 

@@ -34,8 +34,6 @@ public final class EncodedActivations {
     private MemorySegment scales = MemorySegment.NULL;
     private MemorySegment sums = MemorySegment.NULL;
     private MemorySegment bytes = MemorySegment.NULL;
-    /** True for a {@link #view}: fixed vectors of another buffer's memory, not to be re-encoded. */
-    private final boolean isView;
 
     public EncodedActivations(ActivationEncoding encoding, int length) {
         if (length <= 0 || length % encoding.blockSize() != 0) {
@@ -44,46 +42,6 @@ public final class EncodedActivations {
         }
         this.encoding = encoding;
         this.length = length;
-        this.isView = false;
-    }
-
-    private EncodedActivations(EncodedActivations of, int first, int count) {
-        this.encoding = of.encoding;
-        this.length = of.length;
-        this.isView = true;
-        this.count = count;
-        this.capacity = count;
-        long values = (long) first * length, blocks = (long) first * of.blocksPerVector();
-        switch (encoding) {
-            case F32, F16, BF16 -> this.values = of.values.asSlice(values * 4);
-            case Q8_0 -> {
-                this.values = of.values.asSlice(values * 2);
-                this.scales = of.scales.asSlice(blocks * 4);
-            }
-            case Q8_1 -> {
-                this.values = of.values.asSlice(values * 2);
-                this.scales = of.scales.asSlice(blocks * 4);
-                this.sums = of.sums.asSlice(blocks * 4);
-            }
-            case Q8_K -> {
-                this.values = of.values.asSlice(values * 2);
-                this.bytes = of.bytes.asSlice(values);
-                this.scales = of.scales.asSlice(blocks * 4);
-                this.sums = of.sums.asSlice(values / 16 * 2);
-            }
-        }
-    }
-
-    /**
-     * Vectors {@code [first, first + count)} of this buffer as a buffer of their own, sharing its
-     * memory (valid until this buffer is encoded again): several products over parts of one encoded
-     * batch, such as a MoE layer's experts over the rows routed to each.
-     */
-    public EncodedActivations view(int first, int count) {
-        if (first < 0 || count < 0 || first + count > this.count) {
-            throw new IndexOutOfBoundsException("vectors [" + first + ", " + (first + count) + ") of " + this.count);
-        }
-        return new EncodedActivations(this, first, count);
     }
 
     public ActivationEncoding encoding() { return encoding; }
@@ -145,7 +103,6 @@ public final class EncodedActivations {
     }
 
     private void ensureCapacity(int n) {
-        if (isView) throw new IllegalStateException("a view of encoded activations cannot be re-encoded");
         if (n <= capacity) return;
         int cap = Math.max(n, capacity * 2);
         Arena arena = Arena.ofAuto();

@@ -21,14 +21,9 @@ public interface WeightKernel {
     void dequantize(MemorySegment src, long byteOffset, float[] dst, int dstOffset, int count);
 
     /**
-     * {@code out[outOffset + t * outStride + r] = dot(row r of w, vector t of x)} for rows
+     * {@code out[t * outStride + r] = dot(row r of w, vector t of x)} for rows
      * {@code [rowStart, rowEnd)} and every vector of {@code x}. Rows are {@code rowBytes} apart
      * from the start of {@code w}; each is {@code x.length()} values long.
      */
-    void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride);
-
-    /** {@link #matmul(MemorySegment, long, int, int, EncodedActivations, float[], int, int)} from the start of {@code out}. */
-    default void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
-        matmul(w, rowBytes, rowStart, rowEnd, x, out, 0, outStride);
-    }
+    void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride);
 }

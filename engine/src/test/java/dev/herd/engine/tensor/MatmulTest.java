@@ -141,34 +141,6 @@ class MatmulTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.herd.engine.tensor.KernelCases#all")
-    void aViewOfVectorsIntoAnOutputOffsetGivesTheFullProductsValues(GgmlType type, KernelPath path) {
-        // how a MoE layer runs its experts: each over its rows of one encoded batch, into its part of one output
-        Random rnd = new Random(type.ordinal() * 31L + 3);
-        WeightKernel kernel = KernelCases.kernel(type, path);
-        int n = rowLength(type), rows = 11, batch = 9;
-        long rowBytes = type.rowBytes(n);
-        MemorySegment w = RandomWeights.matrix(type, rows, n, rnd);
-        float[] src = new float[batch * n];
-        for (int t = 0; t < batch; t++) System.arraycopy(RandomWeights.activations(n, rnd), 0, src, t * n, n);
-        EncodedActivations x = new EncodedActivations(kernel.activationEncoding(), n).encode(src, batch);
-        float[] full = new float[batch * rows];
-        kernel.matmul(w, rowBytes, 0, rows, x, full, rows);
-        for (int[] part : new int[][]{{0, 1}, {2, 5}, {7, 2}, {8, 1}}) {
-            float[] out = new float[batch * rows + 3];
-            java.util.Arrays.fill(out, Float.NaN);
-            kernel.matmul(w, rowBytes, 0, rows, x.view(part[0], part[1]), out, part[0] * rows, rows);
-            for (int i = 0; i < out.length; i++) {
-                boolean inside = i >= part[0] * rows && i < (part[0] + part[1]) * rows;
-                if (!inside) assertTrue(Float.isNaN(out[i]), type + ": output " + i + " outside vectors " + part[0] + "+" + part[1] + " was written");
-                else assertEquals(Float.floatToRawIntBits(full[i]), Float.floatToRawIntBits(out[i]), type + ": output " + i + " of vectors " + part[0] + "+" + part[1]);
-            }
-        }
-        assertThrows(IndexOutOfBoundsException.class, () -> x.view(5, 5));
-        assertThrows(IllegalStateException.class, () -> x.view(0, 2).encode(src, 2));
-    }
-
     private static void assertSameBits(String what, float[] expected, float[] actual) {
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {

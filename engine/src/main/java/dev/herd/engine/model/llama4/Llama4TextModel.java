@@ -74,7 +74,7 @@ public final class Llama4TextModel implements TextModel {
             addInto(x, out, n * d);
             rmsNormRows(x, h, n, d, layer.ffnNorm());
             if (layer.isMoe()) moe(l, layer, h, n, out, trace);
-            else denseFfn(layer.gate(), layer.up(), layer.down(), h, n, out);
+            else swiglu(FfnSlots.DENSE, layer.gate(), layer.up(), layer.down(), h, n, out);
             addInto(x, out, n * d);
         }
         return logits(b, x);
@@ -179,82 +179,70 @@ public final class Llama4TextModel implements TextModel {
 
     // ---- feed-forward -----------------------------------------------------------------------
 
+    /** The buffer names of one feed-forward block (named once: they are looked up per layer per step). */
+    private record FfnSlots(String gate, String up, String in, String inUp, String down, String out) {
+        static final FfnSlots DENSE = of("dense"), EXPERT = of("expert"), SHARED = of("shared");
+
+        static FfnSlots of(String kind) {
+            return new FfnSlots(kind + "_gate", kind + "_up", kind + "_in", kind + "_in_up", kind + "_down", kind + "_out");
+        }
+    }
+
     /** SiLU values per task: about one token's FFN, so a decode step's SiLU needs no hand-off. */
     private static final int SILU_PER_TASK = 8192;
 
-    /** The dense feed-forward {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}: gate and up in one parallel loop. */
-    private void denseFfn(Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
+    /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}: gate and up in one parallel loop. */
+    private void swiglu(FfnSlots slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
         int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
-        float[] g = buffer("dense_gate", n * f), u = buffer("dense_up", n * f);
-        EncodedActivations xe = linear.encode("dense_in", gate, x, n, d);
-        linear.matmulAll(List.of(new Linear.Product(gate, xe, g), new Linear.Product(up, sameOrEncode(xe, "dense_in_up", up, x, n, d), u)));
-        pool.parallelRanges(n * f, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(g, u, s, e));
-        linear.apply("dense_down", down, g, n, out);
+        float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
+        EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
+        linear.matmulAll(List.of(new Linear.Product(gate, xe, g), new Linear.Product(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u)));
+        linear.pool().parallelRanges(n * f, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(g, u, s, e));
+        linear.apply(slot.down(), down, g, n, out);
     }
 
     /**
-     * Routed experts plus the shared expert. The step's rows are grouped by chosen expert into one
-     * buffer, so each expert's weights are read once per step, and all the experts' gate and up
-     * products run in one parallel loop with the shared expert's, all the down products in another
-     * (a decode step would otherwise hand off two small loops per expert). An expert sees
-     * {@code x * sigmoid(router logit)}.
+     * Routed experts plus the shared expert. Rows are grouped by chosen expert so each expert's
+     * weights are read once per step; an expert sees {@code x * sigmoid(router logit)}.
      */
     private void moe(int l, Llama4Weights.Layer layer, float[] x, int n, float[] out, RoutingTrace trace) {
-        int d = c.dim(), experts = c.experts(), k = c.expertsUsed(), m = n * k;
+        int d = c.dim(), experts = c.experts(), k = c.expertsUsed();
         float[] router = buffer("router", n * experts);
         linear.apply("router", layer.router(), x, n, router);
 
-        // choice ts = t * k + s goes to grouped row at[ts]; expert e's rows are first[e] .. first[e + 1]
-        int[] chosen = new int[m], first = new int[experts + 1], at = new int[m];
+        int[][] chosen = new int[n][];
+        List<List<int[]>> byExpert = new ArrayList<>(experts); // entries: {row, slot}
+        for (int e = 0; e < experts; e++) byExpert.add(new ArrayList<>());
         for (int t = 0; t < n; t++) {
-            int[] best = topK(router, t * experts, experts, k);
-            System.arraycopy(best, 0, chosen, t * k, k);
-            for (int e : best) first[e + 1]++;
-            if (trace != null) trace.experts(l, t, best, Arrays.copyOfRange(router, t * experts, (t + 1) * experts));
-        }
-        for (int e = 0; e < experts; e++) first[e + 1] += first[e];
-        int[] next = Arrays.copyOf(first, experts);
-        float[] in = buffer("expert_in", m * d);
-        for (int ts = 0; ts < m; ts++) {
-            int e = chosen[ts], t = ts / k, i = next[e]++;
-            at[ts] = i;
-            float weight = sigmoid(router[t * experts + e]);
-            for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
+            chosen[t] = topK(router, t * experts, experts, k);
+            for (int s = 0; s < k; s++) byExpert.get(chosen[t][s]).add(new int[]{t, s});
+            if (trace != null) trace.experts(l, t, chosen[t].clone(), Arrays.copyOfRange(router, t * experts, (t + 1) * experts));
         }
 
-        Tensor gate0 = layer.gateExperts().slice(0), up0 = layer.upExperts().slice(0), down0 = layer.downExperts().slice(0);
-        Tensor gateShared = layer.gateShared(), upShared = layer.upShared(), downShared = layer.downShared();
-        int f = Math.toIntExact(gate0.rows()), fs = Math.toIntExact(gateShared.rows());
-        float[] g = buffer("expert_gate", m * f), u = buffer("expert_up", m * f);
-        float[] gs = buffer("shared_gate", n * fs), us = buffer("shared_up", n * fs);
-        EncodedActivations inGate = linear.encode("expert_in", gate0, in, m, d), inUp = sameOrEncode(inGate, "expert_in_up", up0, in, m, d);
-        EncodedActivations xGate = linear.encode("shared_in", gateShared, x, n, d), xUp = sameOrEncode(xGate, "shared_in_up", upShared, x, n, d);
-        List<Linear.Product> products = new ArrayList<>();
+        // One expert at a time, through shared buffers: running them side by side would need every
+        // expert's buffers at once, and each expert's would grow to the most rows it ever saw.
+        float[] routed = buffer("routed", n * k * d); // [row][slot][d]
         for (int e = 0; e < experts; e++) {
-            int rows = first[e + 1] - first[e];
-            if (rows == 0) continue;
-            products.add(new Linear.Product(layer.gateExperts().slice(e), inGate.view(first[e], rows), g, first[e] * f));
-            products.add(new Linear.Product(layer.upExperts().slice(e), inUp.view(first[e], rows), u, first[e] * f));
+            List<int[]> rows = byExpert.get(e);
+            if (rows.isEmpty()) continue;
+            int m = rows.size();
+            float[] in = buffer(FfnSlots.EXPERT.in(), m * d), y = buffer(FfnSlots.EXPERT.out(), m * d);
+            for (int i = 0; i < m; i++) {
+                int t = rows.get(i)[0];
+                float weight = sigmoid(router[t * experts + e]);
+                for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
+            }
+            swiglu(FfnSlots.EXPERT, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
+            for (int i = 0; i < m; i++) {
+                int[] rs = rows.get(i);
+                System.arraycopy(y, i * d, routed, (rs[0] * k + rs[1]) * d, d);
+            }
         }
-        products.add(new Linear.Product(gateShared, xGate, gs));
-        products.add(new Linear.Product(upShared, xUp, us));
-        linear.matmulAll(products);
-        pool.parallelRanges(m * f, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(g, u, s, e));
-        pool.parallelRanges(n * fs, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(gs, us, s, e));
-
-        float[] routed = buffer("expert_out", m * d); // grouped rows
-        EncodedActivations gDown = linear.encode("expert_down", down0, g, m, f), gsDown = linear.encode("shared_down", downShared, gs, n, fs);
-        products.clear();
-        for (int e = 0; e < experts; e++) {
-            int rows = first[e + 1] - first[e];
-            if (rows > 0) products.add(new Linear.Product(layer.downExperts().slice(e), gDown.view(first[e], rows), routed, first[e] * d));
-        }
-        products.add(new Linear.Product(downShared, gsDown, out));
-        linear.matmulAll(products);
+        swiglu(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
         for (int t = 0; t < n; t++) {
             for (int j = 0; j < d; j++) {
-                float sum = routed[at[t * k] * d + j];
-                for (int s = 1; s < k; s++) sum += routed[at[t * k + s] * d + j];
+                float sum = routed[(t * k) * d + j];
+                for (int s = 1; s < k; s++) sum += routed[(t * k + s) * d + j];
                 out[t * d + j] = sum + out[t * d + j];
             }
         }

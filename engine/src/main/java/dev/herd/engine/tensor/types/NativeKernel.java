@@ -38,13 +38,12 @@ final class NativeKernel implements WeightKernel {
     }
 
     @Override
-    public void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
-        if (!RowKernel.checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride)) return;
-        MemorySegment target = outOffset == 0 ? MemorySegment.ofArray(out) : MemorySegment.ofArray(out).asSlice(outOffset * (long) Float.BYTES);
+    public void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+        if (!RowKernel.checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outStride)) return;
         int status;
         try {
             status = (int) matmul.invokeExact(w, rowBytes, rowStart, rowEnd, x.values(), x.scales(), x.sums(), x.length(), x.count(),
-                    target, outStride, x.bytes());
+                    MemorySegment.ofArray(out), outStride, x.bytes());
         } catch (Throwable e) {
             throw new IllegalStateException("native " + type() + " matmul failed", e);
         }

@@ -58,15 +58,15 @@ public final class Q8_0 implements WeightKernel {
     }
 
     @Override
-    public void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
-        if (!RowKernel.checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride)) return;
+    public void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+        if (!RowKernel.checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outStride)) return;
         if (x.count() > 1) {
-            multiplyGrouped(w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride);
+            multiplyGrouped(w, rowBytes, rowStart, rowEnd, x, out, outStride);
             return;
         }
         int[] dots = new int[8];
         float[] prods = new float[8];
-        for (int r = rowStart; r < rowEnd; r++) out[outOffset + r] = dot1(w, r * rowBytes, x, dots, prods);
+        for (int r = rowStart; r < rowEnd; r++) out[r] = dot1(w, r * rowBytes, x, dots, prods);
     }
 
     private static float dot1(MemorySegment w, long row, EncodedActivations x, int[] dots, float[] prods) {
@@ -99,7 +99,7 @@ public final class Q8_0 implements WeightKernel {
      * eight blocks, so that the integer dots of a group's eight blocks accumulate in the eight int lanes of
      * one vector and need no per-block sums.
      */
-    private static void multiplyGrouped(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
+    private static void multiplyGrouped(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
         int n = x.length(), blocks = n / 32, groups = (blocks + 7) / 8, count = x.count();
         long quantBytes = groups * GROUP_BYTES, scaleBytes = groups * 8L * Float.BYTES;
         MemorySegment xq = RowKernel.buffer(0, count * quantBytes), xd = RowKernel.buffer(1, count * scaleBytes);
@@ -130,7 +130,7 @@ public final class Q8_0 implements WeightKernel {
                 }
                 row.set(ValueLayout.JAVA_FLOAT, quantBytes + b * 4L, b < blocks ? RowKernel.f16(w, blk) : 0f);
             }
-            for (int t = 0; t < count; t++) out[outOffset + t * outStride + r] = dotGrouped(row, quantBytes, xq, t * quantBytes, xd, t * scaleBytes, groups);
+            for (int t = 0; t < count; t++) out[t * outStride + r] = dotGrouped(row, quantBytes, xq, t * quantBytes, xd, t * scaleBytes, groups);
         }
     }
 

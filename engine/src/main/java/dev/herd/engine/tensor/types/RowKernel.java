@@ -40,23 +40,23 @@ abstract class RowKernel implements WeightKernel {
     public final ActivationEncoding activationEncoding() { return encoding; }
 
     @Override
-    public final void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
-        if (!checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride)) return;
+    public final void matmul(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+        if (!checkMatmul(this, w, rowBytes, rowStart, rowEnd, x, out, outStride)) return;
         if (x.count() == 1) {
-            multiplySingle(w, rowBytes, rowStart, rowEnd, x, out, outOffset);
+            multiplySingle(w, rowBytes, rowStart, rowEnd, x, out);
         } else {
-            multiplyBatch(w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride);
+            multiplyBatch(w, rowBytes, rowStart, rowEnd, x, out, outStride);
         }
     }
 
     /** A batch of two or more vectors; by default {@link #multiplyDecoded}. */
-    void multiplyBatch(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
-        multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride);
+    void multiplyBatch(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
+        multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
     }
 
     /** Checks a {@link #matmul} call's arguments for {@code kernel}; false when there is nothing to compute. */
     static boolean checkMatmul(WeightKernel kernel, MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x,
-                               float[] out, int outOffset, int outStride) {
+                               float[] out, int outStride) {
         GgmlType type = kernel.type();
         if (x.encoding() != kernel.activationEncoding()) {
             throw new IllegalArgumentException(type + " weights need " + kernel.activationEncoding() + " activations, got " + x.encoding());
@@ -72,22 +72,22 @@ abstract class RowKernel implements WeightKernel {
         }
         int count = x.count();
         if (count == 0 || rowEnd == rowStart) return false;
-        if (outOffset < 0 || outOffset + (long) (count - 1) * outStride + rowEnd > out.length) {
-            throw new IndexOutOfBoundsException(count + " vectors × rows up to " + rowEnd + " with stride " + outStride + " from offset " + outOffset
+        if ((long) (count - 1) * outStride + rowEnd > out.length) {
+            throw new IndexOutOfBoundsException(count + " vectors × rows up to " + rowEnd + " with stride " + outStride
                     + " do not fit an output of " + out.length);
         }
         return true;
     }
 
-    private void multiplySingle(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset) {
+    private void multiplySingle(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out) {
         int[] scratch = new int[32];
-        for (int r = rowStart; r < rowEnd; r++) out[outOffset + r] = dot1(w, r * rowBytes, x, scratch);
+        for (int r = rowStart; r < rowEnd; r++) out[r] = dot1(w, r * rowBytes, x, scratch);
     }
 
     /** Rows decoded and multiplied together in a batch: each activation load serves this many rows. */
     static final int TILE_ROWS = 4;
 
-    final void multiplyDecoded(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
+    final void multiplyDecoded(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
         int n = x.length(), count = x.count();
         long stride = decodedStride(n);
         Scratch scratch = SCRATCH.get();
@@ -96,11 +96,11 @@ abstract class RowKernel implements WeightKernel {
         int r = rowStart;
         for (; tilesRows() && r + TILE_ROWS <= rowEnd; r += TILE_ROWS) {
             for (int i = 0; i < TILE_ROWS; i++) decodeRow(w, (r + i) * rowBytes, n, rows[i]);
-            for (int t = 0; t < count; t++) dotDecoded4(decoded, stride, x, t, out, outOffset + t * outStride + r);
+            for (int t = 0; t < count; t++) dotDecoded4(decoded, stride, x, t, out, t * outStride + r);
         }
         for (; r < rowEnd; r++) {
             decodeRow(w, r * rowBytes, n, decoded);
-            for (int t = 0; t < count; t++) out[outOffset + t * outStride + r] = dotDecoded(decoded, x, t);
+            for (int t = 0; t < count; t++) out[t * outStride + r] = dotDecoded(decoded, x, t);
         }
     }
 

@@ -78,9 +78,9 @@ abstract class SuperBlockKernel extends RowKernel {
      * four vectors: eight independent FMA chains, each weight and activation load used 4 and 2 times.
      */
     @Override
-    final void multiplyBatch(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outOffset, int outStride) {
+    final void multiplyBatch(MemorySegment w, long rowBytes, int rowStart, int rowEnd, EncodedActivations x, float[] out, int outStride) {
         if (!ExactFloats.SUPPORTED) {
-            multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outOffset, outStride);
+            multiplyDecoded(w, rowBytes, rowStart, rowEnd, x, out, outStride);
             return;
         }
         int n = x.length(), count = x.count();
@@ -98,14 +98,14 @@ abstract class SuperBlockKernel extends RowKernel {
             ExactFloats.expand(dec1, n, floats, n * 4L);
             for (int t = 0; t < count; t += 4) {
                 tile(dec0, dec1, floats, n, xf, x, t, Math.min(t + 1, count - 1), Math.min(t + 2, count - 1),
-                        Math.min(t + 3, count - 1), mins, dots, out, outOffset, outStride, r, r1);
+                        Math.min(t + 3, count - 1), mins, dots, out, outStride, r, r1);
             }
         }
     }
 
     /** Two decoded rows × four vectors ({@code t0..t3}, possibly repeated), each result as {@link #dot} computes it. */
     private static void tile(MemorySegment dec0, MemorySegment dec1, MemorySegment floats, int n, MemorySegment xf, EncodedActivations x,
-                             int t0, int t1, int t2, int t3, Mins mins, int[] dots, float[] out, int outOffset, int outStride, int r0, int r1) {
+                             int t0, int t1, int t2, int t3, Mins mins, int[] dots, float[] out, int outStride, int r0, int r1) {
         int blocks = n / 256;
         float[] sums = ExactFloats.SUMS.get();
         java.util.Arrays.fill(sums, 0f);
@@ -135,8 +135,8 @@ abstract class SuperBlockKernel extends RowKernel {
             }
         }
         for (int j = 0; j < 4; j++) {
-            out[outOffset + ts[j] * outStride + r0] = mins == Mins.NONE ? sums[j] : sums[j] - sums[8 + j];
-            out[outOffset + ts[j] * outStride + r1] = mins == Mins.NONE ? sums[4 + j] : sums[4 + j] - sums[12 + j];
+            out[ts[j] * outStride + r0] = mins == Mins.NONE ? sums[j] : sums[j] - sums[8 + j];
+            out[ts[j] * outStride + r1] = mins == Mins.NONE ? sums[4 + j] : sums[4 + j] - sums[12 + j];
         }
     }
 
