@@ -906,7 +906,7 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
     }
 }
 
-typedef void (*k_decoderT)(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb);
+typedef void (*k_decoderT)(const uint8_t *blk, uint8_t *q, int32_t *scales, int16_t *mins, kblock *kb);
 
 #if defined(__AVX512VNNI__)
 #define VNNI_ONLY(f) f
@@ -920,7 +920,7 @@ typedef void (*k_decoderT)(const uint8_t *blk, uint8_t *q, int32_t *scales, int3
 #define KT_ROWS 2
 #define KT_VECS 4
 
-INLINE void q45_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb, int fifth) {
+INLINE void q45_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int16_t *mins, kblock *kb, int fifth) {
     uint8_t sc[8];
     q4_k_scales(blk, sc, kb->mins);
     kb->d = f16(blk);
@@ -934,16 +934,16 @@ INLINE void q45_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32
     for (int k = 0; k < 8; k++) {
         _mm256_store_si256((__m256i *) (q + 32 * k), slices[k]);
         scales[k] = sc[k];
-        mins[k] = kb->mins[k];
     }
+    _mm_store_si128((__m128i *) mins, _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) kb->mins)));
 }
 
-INLINE void q4_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb) { q45_k_decodeT(blk, q, scales, mins, kb, 0); }
+INLINE void q4_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int16_t *mins, kblock *kb) { q45_k_decodeT(blk, q, scales, mins, kb, 0); }
 
-INLINE void q5_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb) { q45_k_decodeT(blk, q, scales, mins, kb, 1); }
+INLINE void q5_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int16_t *mins, kblock *kb) { q45_k_decodeT(blk, q, scales, mins, kb, 1); }
 
 /* scales: the first halves' scales of the eight chunks, then the second halves'. */
-INLINE void q6_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_t *mins, kblock *kb) {
+INLINE void q6_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int16_t *mins, kblock *kb) {
     (void) mins;
     const int8_t *sc = (const int8_t *) (blk + 192);
     kb->d = f16(blk + 208);
@@ -960,21 +960,47 @@ INLINE void q6_k_decodeT(const uint8_t *blk, uint8_t *q, int32_t *scales, int32_
 }
 
 /*
- * Rows r..r+R-1 (decoded, transposed) times vectors t0..t0+V-1; xsums per vector and super-block: the eight
- * chunk sums (for the minimums), or for Q6_K (split) the starting lanes of the two halves.
+ * The minimum terms Σ_k min_k · xsum_k of super-block b for rows r..r+R-1 (R <= 2) and vectors t0..t0+V-1
+ * (V <= 4): vpdpwssd of a row's eight int16 minimums (in both halves) against two vectors' eight int16 chunk
+ * sums (one per half) leaves four partial sums per pair, and three vphaddd finish them, pair (i, j) in lane
+ * 4 (j odd) + 2i + j / 2. Exact (|min| <= 63, |sum| <= 32 * 127), a third of the instructions of a vpmulld
+ * per pair and a sum_each.
  */
-INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int32_t *wmin, const float *wd, const float *wdmin, int r, int R, int nb,
+_Static_assert(KT_ROWS == 2 && KT_VECS == 4, "min_lanes covers tiles of up to 2 rows x 4 vectors");
+INLINE __m256i min_lanes(const int16_t *wmin, int r, int R, int nb, int b, const int16_t *xsums, int t0, int V) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i D[4];
+    for (int i = 0; i < 2; i++) {
+        __m256i m = i < R ? _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *) (wmin + ((int64_t) (r + i) * nb + b) * 8))) : zero;
+        for (int h = 0; h < 2; h++) {
+            __m128i xa = 2 * h < V ? _mm_load_si128((const __m128i *) (xsums + ((int64_t) (t0 + 2 * h) * nb + b) * 32)) : _mm_setzero_si128();
+            __m128i xb = 2 * h + 1 < V ? _mm_load_si128((const __m128i *) (xsums + ((int64_t) (t0 + 2 * h + 1) * nb + b) * 32)) : _mm_setzero_si128();
+            D[2 * i + h] = _mm256_dpwssd_epi32(zero, m, _mm256_set_m128i(xb, xa));
+        }
+    }
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(D[0], D[1]), _mm256_hadd_epi32(D[2], D[3]));
+}
+
+/*
+ * Rows r..r+R-1 (decoded, transposed) times vectors t0..t0+V-1; xsums per vector and super-block: the eight
+ * chunk sums as int16 (for the minimums), or for Q6_K (split) the starting lanes of the two halves.
+ */
+INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int16_t *wmin, const float *wd, const float *wdmin, int r, int R, int nb,
                     const uint8_t *xT, const int32_t *xsums, const float *xdT, int count, int t0, int V, int hasMins, int split, float *out,
                     int outStride, int outRow) {
     int n = 256 * nb;
     /* lane p = i * V + j: row i's d and vector j's scale */
     const __m256i rowOf = _mm256_setr_epi32(0 / V, 1 / V, 2 / V, 3 / V, 4 / V, 5 / V, 6 / V, 7 / V);
     const __m256i vecOf = _mm256_setr_epi32(0 % V, 1 % V, 2 % V, 3 % V, 4 % V, 5 % V, 6 % V, 7 % V);
+    /* where min_lanes leaves pair (i, j): 4 (j odd) + 2i + j / 2 */
+#define MIN_LANE(p) ((4 * ((p) % V % 2) + 2 * ((p) / V) + (p) % V / 2) & 7)
+    const __m256i minLane = _mm256_setr_epi32(MIN_LANE(0), MIN_LANE(1), MIN_LANE(2), MIN_LANE(3), MIN_LANE(4), MIN_LANE(5), MIN_LANE(6), MIN_LANE(7));
+#undef MIN_LANE
     __m256 sum = _mm256_setzero_ps(), minSum = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         /* slice by slice, each weight and activation slice loaded once for the tile: loads, not vpdpbusd, bound it */
-        __m256i lo[8], hi[8], T[8], M[8];
-        for (int p = 0; p < 8; p++) T[p] = M[p] = _mm256_setzero_si256();
+        __m256i lo[8], hi[8], T[8];
+        for (int p = 0; p < 8; p++) T[p] = _mm256_setzero_si256();
         for (int i = 0; i < R; i++)
             for (int j = 0; j < V; j++) {
                 const int32_t *xs = xsums + ((int64_t) (t0 + j) * nb + b) * 16;
@@ -998,9 +1024,6 @@ INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int32_t *wmin, 
                 int p = i * V + j;
                 T[p] = _mm256_mullo_epi32(lo[p], _mm256_load_si256((const __m256i *) sc));
                 if (split) T[p] = _mm256_add_epi32(T[p], _mm256_mullo_epi32(hi[p], _mm256_load_si256((const __m256i *) (sc + 8))));
-                if (hasMins)
-                    M[p] = _mm256_mullo_epi32(_mm256_load_si256((const __m256i *) (wmin + ((int64_t) (r + i) * nb + b) * 8)),
-                                              _mm256_load_si256((const __m256i *) (xsums + ((int64_t) (t0 + j) * nb + b) * 16)));
             }
         }
         __m256 dx = _mm256_permutevar8x32_ps(_mm256_loadu_ps(xdT + (int64_t) b * count + t0), vecOf);
@@ -1008,7 +1031,8 @@ INLINE void kT_tile(const uint8_t *wT, const int32_t *wsc, const int32_t *wmin, 
         sum = _mm256_fmadd_ps(_mm256_mul_ps(dx, d), _mm256_cvtepi32_ps(sum_each(T)), sum);
         if (hasMins) {
             __m256 dmin = _mm256_permutevar8x32_ps(_mm256_loadu_ps(wdmin + (int64_t) b * ROW_BLOCK + r), rowOf);
-            minSum = _mm256_fmadd_ps(_mm256_mul_ps(dx, dmin), _mm256_cvtepi32_ps(sum_each(M)), minSum);
+            __m256i mins = _mm256_permutevar8x32_epi32(min_lanes(wmin, r, R, nb, b, (const int16_t *) xsums, t0, V), minLane);
+            minSum = _mm256_fmadd_ps(_mm256_mul_ps(dx, dmin), _mm256_cvtepi32_ps(mins), minSum);
         }
     }
     float lanes[8];
@@ -1025,7 +1049,7 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
     int32_t *xsums = scratch_buffer(SLOT_XFIX, (size_t) count * nb * 16 * sizeof(int32_t));
     uint8_t *wT = scratch_buffer(SLOT_ROWS, (size_t) ROW_BLOCK * n);
     int32_t *wsc = scratch_buffer(SLOT_KSCALES, (size_t) ROW_BLOCK * nb * 16 * sizeof(int32_t));
-    int32_t *wmin = scratch_buffer(SLOT_KMINS, (size_t) ROW_BLOCK * nb * 8 * sizeof(int32_t));
+    int16_t *wmin = scratch_buffer(SLOT_KMINS, (size_t) ROW_BLOCK * nb * 8 * sizeof(int16_t));
     /* d and dmin per super-block and row, xd per super-block and vector (eight floats of slack: tiles load eight) */
     float *wd = scratch_buffer(SLOT_BLOCKS, (size_t) (2 * ROW_BLOCK * nb + 8) * sizeof(float)), *wdmin = wd + ROW_BLOCK * nb;
     float *xdT = scratch_buffer(SLOT_XSCALES, (size_t) (count * nb + 8) * sizeof(float));
@@ -1048,7 +1072,8 @@ static int32_t kT_matmul(const uint8_t *w, int64_t rowBytes, int rowStart, int r
                 _mm256_store_si256((__m256i *) xs, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(first, 5)));
                 _mm256_store_si256((__m256i *) (xs + 8), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(second, 5)));
             } else {
-                _mm256_store_si256((__m256i *) xs, _mm256_madd_epi16(bs, _mm256_set1_epi16(1)));
+                __m256i chunkSums = _mm256_madd_epi16(bs, _mm256_set1_epi16(1));
+                _mm_store_si128((__m128i *) xs, _mm_packs_epi32(_mm256_castsi256_si128(chunkSums), _mm256_extracti128_si256(chunkSums, 1)));
             }
         }
     int vecs = count - count % KT_VECS;
