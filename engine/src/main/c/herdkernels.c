@@ -647,7 +647,7 @@ INLINE void q5_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums
  */
 INLINE void q6_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
     const int8_t *sc = (const int8_t *) (blk + 192);
-    *dd = _mm_cvtph_ps(_mm_cvtsi32_si128(*(const uint16_t *) (blk + 208)));
+    *dd = _mm_set_ss(f16(blk + 208));
     __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
     for (int half = 0; half < 2; half++) {
@@ -750,7 +750,7 @@ INLINE void q2_k_decode(const uint8_t *blk, int16_t *dst, kblock *kb) {
 INLINE void q3_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums, __m256i *dot, __m256i *min, __m128 *dd) {
     int8_t sc[16];
     q3_k_scales(blk, sc);
-    *dd = _mm_cvtph_ps(_mm_cvtsi32_si128(*(const uint16_t *) (blk + 108)));
+    *dd = _mm_set_ss(f16(blk + 108));
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     __m256i hm = _mm256_loadu_si256((const __m256i *) blk);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
