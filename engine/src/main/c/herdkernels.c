@@ -795,7 +795,9 @@ INLINE void q2_k_vdot(const uint8_t *blk, const int8_t *x8, const int16_t *bsums
 
 /* The exact sums of four int vectors, as the four lanes of the result. */
 INLINE __m128i sum4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+    __m256i abcd = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
     return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
 }
 
@@ -865,14 +867,6 @@ INLINE void k_tile(const int16_t *rows, const kblock *blocks, int r, int R, int 
 
 typedef void (*k_decoder)(const uint8_t *blk, int16_t *dst, kblock *kb);
 
-/* The sums of four int vectors, as the four lanes of the result (fewer shuffles than sum4_ints). */
-INLINE __m128i reduce4_ints(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
-    __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
-    __m256i abcd = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
-    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
-}
-
 /*
  * Fewer vectors than a tile (token generation): one row at a time, straight from the weights, two
  * super-blocks per step so one reduction serves both blocks' dots and minimum terms. Lane 0 of acc is
@@ -896,7 +890,7 @@ INLINE void k_rows(const uint8_t *w, int64_t rowBytes, int rowStart, int rowEnd,
                 __m128 dd0, dd1 = _mm_setzero_ps();
                 vdot(row + (int64_t) b * blockBytes, x + 256 * b, bs + 16 * b, &dot0, &min0, &dd0);
                 if (b + 1 < nb) vdot(row + (int64_t) (b + 1) * blockBytes, x + 256 * (b + 1), bs + 16 * (b + 1), &dot1, &min1, &dd1);
-                __m128 sums = _mm_cvtepi32_ps(reduce4_ints(dot0, min0, dot1, min1));
+                __m128 sums = _mm_cvtepi32_ps(sum4_ints(dot0, min0, dot1, min1));
                 acc = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(dx[b]), dd0), sums, acc);
                 if (b + 1 < nb) acc = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(dx[b + 1]), dd1), _mm_movehl_ps(sums, sums), acc);
             }
