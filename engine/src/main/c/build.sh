@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 CC="${CC:-gcc}"
 FLAGS="-std=c11 -O3 -fPIC -ffp-contract=off -fno-fast-math -Wall -Wextra -Werror"
 "$CC" $FLAGS -c "$src/herdkernels_cpu.c" -o "$tmp/cpu.o"
-for unit in herdkernels herdattention; do
+for unit in herdkernels herdattention herdencode; do
   "$CC" $FLAGS -mavx2 -mfma -mf16c -DHERD_ISA=avx2 -c "$src/$unit.c" -o "$tmp/$unit-avx2.o"
   "$CC" $FLAGS -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -DHERD_ISA=avx512 \
     -c "$src/$unit.c" -o "$tmp/$unit-avx512.o"

@@ -1,11 +1,14 @@
 package dev.herd.engine.tensor;
 
+import dev.herd.engine.tensor.types.NativeKernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 
 /**
  * Encodes one activation vector into an {@link EncodedActivations} slot, as llama.cpp's CPU
@@ -22,11 +25,63 @@ import java.lang.foreign.ValueLayout;
  * </ul>
  * Quants are clamped to [-127, 127]: ggml's own maths already keeps them there except for blocks
  * whose largest magnitude is below ~4e-37, where the scale is zero (or too small to matter) anyway.
+ *
+ * <p>The Q8 encodings run natively ({@code herdencode.c}, same bits) where the native kernels are
+ * available and selected: a one-sequence decode step encodes ~45 vectors between its parallel
+ * loops, one thread working while the others wait. Vectors holding a NaN or an infinity are left
+ * to the Java code.
  */
 final class ActivationEncoders {
     private ActivationEncoders() {}
 
+    /** The native encoders, or null when the native kernels are unavailable or {@code herd.kernels=java}. */
+    private static final NativeEncoders NATIVE = Kernels.mode().equals("java") ? null
+            : NativeKernels.isa().map(NativeEncoders::new).orElse(null);
+
     static void encode(ActivationEncoding encoding, float[] src, int offset, int n, EncodedActivations dst, int t) {
+        if (NATIVE != null && NATIVE.encode(encoding, src, offset, n, dst, t)) return;
+        encodeJava(encoding, src, offset, n, dst, t);
+    }
+
+    /** {@code herd_encode_q8_k} and {@code herd_encode_q8_0} of one instruction set. */
+    static final class NativeEncoders {
+        /** (src, srcOffset, n, q16, q8, scales, sums) → 0, or 1 when a value is not finite. */
+        private static final FunctionDescriptor Q8_K = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+        /** (src, srcOffset, n, q16, scales, sums or NULL) → 0, or 1 when a value is not finite. */
+        private static final FunctionDescriptor Q8_0 = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+
+        private final MethodHandle q8k, q80;
+
+        NativeEncoders(String isa) {
+            q8k = NativeKernels.function("herd_encode_q8_k", isa, Q8_K);
+            q80 = NativeKernels.function("herd_encode_q8_0", isa, Q8_0);
+        }
+
+        /** Encodes vector {@code t} natively; false (nothing written that counts) for the F encodings and non-finite vectors. */
+        boolean encode(ActivationEncoding encoding, float[] src, int offset, int n, EncodedActivations dst, int t) {
+            try {
+                int status = switch (encoding) {
+                    case Q8_K -> (int) q8k.invokeExact(MemorySegment.ofArray(src), offset, n, dst.values().asSlice((long) t * n * 2),
+                            dst.bytes().asSlice((long) t * n), dst.scales().asSlice((long) t * (n / 256) * 4), dst.sums().asSlice((long) t * (n / 16) * 2));
+                    case Q8_0 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, dst.values().asSlice((long) t * n * 2),
+                            dst.scales().asSlice((long) t * (n / 32) * 4), MemorySegment.NULL);
+                    case Q8_1 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, dst.values().asSlice((long) t * n * 2),
+                            dst.scales().asSlice((long) t * (n / 32) * 4), dst.sums().asSlice((long) t * (n / 32) * 4));
+                    case F32, F16, BF16 -> 1;
+                };
+                return status == 0;
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException("native activation encoding failed", e);
+            }
+        }
+    }
+
+    /** The Java encoders, for every encoding and every value. */
+    static void encodeJava(ActivationEncoding encoding, float[] src, int offset, int n, EncodedActivations dst, int t) {
         switch (encoding) {
             case F32 -> MemorySegment.copy(src, offset, dst.values(), ValueLayout.JAVA_FLOAT, (long) t * n * 4, n);
             case F16 -> {

@@ -1,9 +1,11 @@
 package dev.herd.engine.tensor;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -184,6 +186,59 @@ class ActivationEncodersTest {
         assertThrows(IllegalArgumentException.class, () -> new EncodedActivations(ActivationEncoding.Q8_K, 128));
         EncodedActivations x = new EncodedActivations(ActivationEncoding.Q8_0, 64);
         assertThrows(IndexOutOfBoundsException.class, () -> x.encode(new float[100], 2));
+    }
+
+    @Test
+    void nativeEncodersWriteTheJavaEncodersBits() {
+        List<String> isas = dev.herd.engine.tensor.types.NativeKernels.runnableIsas();
+        Assumptions.assumeFalse(isas.isEmpty(), "no native kernels here");
+        Random rnd = new Random(11);
+        int n = 2048, count = 40;
+        float[] src = new float[count * n];
+        for (int t = 0; t < count; t++) {
+            float scale = (float) Math.scalb(1.0, rnd.nextInt(80) - 40);
+            for (int i = 0; i < n; i++) {
+                int at = t * n + i;
+                src[at] = switch (rnd.nextInt(60)) {
+                    case 0 -> 0f;
+                    case 1 -> -0f;
+                    case 2 -> Float.MIN_VALUE * (rnd.nextInt(9) - 4); // subnormals
+                    case 3 -> (rnd.nextInt(255) - 127) * 0.5f;       // ties once the scale is 1 or 2
+                    default -> (float) rnd.nextGaussian() * scale;
+                };
+            }
+        }
+        // whole blocks of zeros, of subnormals only, of extremes, and exact ties
+        Arrays.fill(src, 256, 512, 0f);
+        for (int i = 512; i < 768; i++) src[i] = Float.MIN_VALUE * (i % 5 - 2);
+        for (int i = 768; i < 1024; i++) src[i] = i % 3 == 0 ? Float.MAX_VALUE : i % 3 == 1 ? -Float.MAX_VALUE : 1e-30f;
+        src[1024] = 127f;
+        for (int i = 1025; i < 1056; i++) src[i] = (i - 1040) + 0.5f;
+        for (String isa : isas) {
+            ActivationEncoders.NativeEncoders nat = new ActivationEncoders.NativeEncoders(isa);
+            for (ActivationEncoding e : new ActivationEncoding[]{ActivationEncoding.Q8_0, ActivationEncoding.Q8_1, ActivationEncoding.Q8_K}) {
+                EncodedActivations viaJava = new EncodedActivations(e, n), viaNative = new EncodedActivations(e, n);
+                viaJava.prepare(count);
+                viaNative.prepare(count);
+                for (int t = 0; t < count; t++) {
+                    ActivationEncoders.encodeJava(e, src, t * n, n, viaJava, t);
+                    assertTrue(nat.encode(e, src, t * n, n, viaNative, t), isa + " " + e + " refused finite vector " + t);
+                }
+                for (var pair : List.of(List.of(viaJava.values(), viaNative.values()), List.of(viaJava.scales(), viaNative.scales()),
+                        List.of(viaJava.sums(), viaNative.sums()), List.of(viaJava.bytes(), viaNative.bytes()))) {
+                    assertEquals(-1, pair.get(0).mismatch(pair.get(1)), isa + " " + e + ": first differing byte");
+                }
+            }
+            float[] bad = Arrays.copyOf(src, n);
+            for (float v : new float[]{Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                bad[n - 1] = v;
+                for (ActivationEncoding e : new ActivationEncoding[]{ActivationEncoding.Q8_0, ActivationEncoding.Q8_1, ActivationEncoding.Q8_K}) {
+                    EncodedActivations x = new EncodedActivations(e, n);
+                    x.prepare(1);
+                    assertFalse(nat.encode(e, bad, 0, n, x, 0), isa + " " + e + " should leave a vector holding " + v + " to Java");
+                }
+            }
+        }
     }
 
     /** ggml's {@code nearest_int}: the float add of 1.5·2^23 rounds to nearest even. */
