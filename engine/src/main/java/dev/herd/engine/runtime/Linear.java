@@ -4,6 +4,7 @@ import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,25 +67,54 @@ public final class Linear {
     }
 
     /**
-     * Independent products in one parallel loop, each split into row ranges as if alone: one
-     * hand-off and one wait for all of them (a decode step runs hundreds of small products, and
-     * each loop's end waits for its slowest range).
+     * Independent products in one parallel loop: one hand-off and one wait for all of them (a
+     * decode step runs hundreds of small products, and each loop's end waits for its slowest
+     * range).
+     *
+     * <p>Products of one to {@value #GUIDED_MAX_VECTORS} vectors, which stream their weights once
+     * and cost the same per row, are cut into ranges that shrink round by round (each round hands
+     * every thread a range of 1/(2 × threads) of the rows left): few ranges, and small ones last,
+     * so a thread that runs out of work waits for at most a small range. Batches keep equal ranges
+     * of a quarter of a thread's share: a tile kernel's per-call work grows with the calls.
      */
     public void matmulAll(List<Product> products) {
-        int[] firstTask = new int[products.size() + 1];
-        int[] chunks = new int[products.size()];
+        int tasks = 0;
         for (int i = 0; i < products.size(); i++) {
-            int rows = Math.toIntExact(products.get(i).weight().rows());
-            chunks[i] = Math.max(MIN_ROWS_PER_TASK, (rows + pool.threads() * 4 - 1) / (pool.threads() * 4));
-            firstTask[i + 1] = firstTask[i] + (rows + chunks[i] - 1) / chunks[i];
-        }
-        pool.parallelFor(firstTask[products.size()], task -> {
-            int i = 0;
-            while (task >= firstTask[i + 1]) i++;
             Product p = products.get(i);
-            int rows = Math.toIntExact(p.weight().rows()), start = (task - firstTask[i]) * chunks[i];
-            p.weight().kernel().matmul(p.weight().data(), p.weight().rowBytes(), start, Math.min(rows, start + chunks[i]), p.x(), p.out(), rows);
+            int rows = Math.toIntExact(p.weight().rows()), threads = pool.threads();
+            if (threads > 1 && p.x().count() <= GUIDED_MAX_VECTORS) {
+                for (int start = 0; start < rows; ) {
+                    int size = Math.max(MIN_ROWS_PER_TASK, (rows - start + 2 * threads - 1) / (2 * threads));
+                    for (int k = 0; k < threads && start < rows; k++, start += size) tasks = addTask(tasks, i, start, Math.min(rows, start + size));
+                }
+            } else {
+                int chunk = Math.max(MIN_ROWS_PER_TASK, (rows + threads * 4 - 1) / (threads * 4));
+                for (int start = 0; start < rows; start += chunk) tasks = addTask(tasks, i, start, Math.min(rows, start + chunk));
+            }
+        }
+        int[] product = taskProduct, start = taskStart, end = taskEnd;
+        pool.parallelFor(tasks, task -> {
+            Product p = products.get(product[task]);
+            p.weight().kernel().matmul(p.weight().data(), p.weight().rowBytes(), start[task], end[task], p.x(), p.out(), Math.toIntExact(p.weight().rows()));
         });
+    }
+
+    /** Products with at most this many vectors get shrinking row ranges (see {@link #matmulAll}). */
+    static final int GUIDED_MAX_VECTORS = 3;
+
+    /** Row ranges of the current {@link #matmulAll}: product index, first row, end row (reused, grown on demand). */
+    private int[] taskProduct = new int[64], taskStart = new int[64], taskEnd = new int[64];
+
+    private int addTask(int tasks, int product, int start, int end) {
+        if (tasks == taskProduct.length) {
+            taskProduct = Arrays.copyOf(taskProduct, tasks * 2);
+            taskStart = Arrays.copyOf(taskStart, tasks * 2);
+            taskEnd = Arrays.copyOf(taskEnd, tasks * 2);
+        }
+        taskProduct[tasks] = product;
+        taskStart[tasks] = start;
+        taskEnd[tasks] = end;
+        return tasks + 1;
     }
 
     /** Encode then multiply, for a weight whose input is used once. */
