@@ -85,12 +85,16 @@ final class BenchCommand implements Callable<Integer> {
             double bestPrompt = 0;
             for (int r = 0; r < repetitions; r++) {
                 StepStats.Snapshot s = run(engine, random, vocab, 1, promptTokens, 1);
+                rss.sample();
                 bestPrompt = Math.max(bestPrompt, s.prefillTokensPerSecond());
             }
             Map<String, Double> decode = new LinkedHashMap<>();
             for (int b : batches) {
                 double best = 0;
-                for (int r = 0; r < repetitions; r++) best = Math.max(best, run(engine, random, vocab, b, decodePromptTokens, genTokens).decodeTokensPerSecond());
+                for (int r = 0; r < repetitions; r++) {
+                    best = Math.max(best, run(engine, random, vocab, b, decodePromptTokens, genTokens).decodeTokensPerSecond());
+                    rss.sample();
+                }
                 decode.put(Integer.toString(b), round(best));
             }
             out.put("threads", engine.threads());
@@ -138,7 +142,15 @@ final class BenchCommand implements Callable<Integer> {
         return Math.round(v * 10) / 10.0;
     }
 
-    /** Peak anonymous resident memory (heap, native buffers, KV cache: everything but mapped files), sampled every 20 ms. */
+    /**
+     * Peak anonymous resident memory (heap, native buffers, KV cache: everything but mapped files),
+     * sampled every 250 ms and after every timed run. Not more often: on a machine with as many
+     * cores as compute threads, each wake-up of this thread takes a core from a compute thread,
+     * and every parallel loop that thread is in then waits for it (every 20 ms cost 2-3 % of
+     * one-sequence decode here: ~100 more stalls of over 100 us per 400 tokens). The memory
+     * outside the weights grows with the buffers and the KV cache and stays, so the end of a run
+     * sees its peak.
+     */
     static final class RssSampler {
         volatile long peakAnonKib;
         private volatile boolean running = true;
@@ -149,7 +161,7 @@ final class BenchCommand implements Callable<Integer> {
                 while (running) {
                     sample();
                     try {
-                        Thread.sleep(20);
+                        Thread.sleep(250);
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -163,7 +175,7 @@ final class BenchCommand implements Callable<Integer> {
             sample();
         }
 
-        private void sample() {
+        synchronized void sample() {
             try {
                 for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                     if (line.startsWith("RssAnon:")) {
