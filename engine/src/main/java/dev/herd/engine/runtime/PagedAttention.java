@@ -66,16 +66,20 @@ public final class PagedAttention {
     public boolean isNative() { return attend != null; }
 
     /**
-     * Stores one position's keys and values ({@code kvHeads × hd} floats each, from {@code k[off..]} and
-     * {@code v[off..]}) in layer {@code layer} of {@code seq}'s block for it.
+     * Stores one position's keys and values of kv heads {@code group0 .. group0 + groups - 1} (the
+     * row's {@code kvHeads × hd} floats start at {@code k[off]} and {@code v[off]}) in layer
+     * {@code layer} of {@code seq}'s block for it. Different heads of one position may be stored
+     * from different threads at once.
      */
-    public void store(SequenceKv seq, int layer, int pos, float[] k, float[] v, int off, int kvHeads, int hd) {
+    public void store(SequenceKv seq, int layer, int pos, float[] k, float[] v, int off, int group0, int groups, int hd) {
         KvCache cache = seq.cache();
         MemorySegment block = cache.block(seq.block(pos / KvCache.BLOCK));
-        int slot = pos % KvCache.BLOCK, kvDim = kvHeads * hd;
+        int slot = pos % KvCache.BLOCK;
         long keys = cache.keyOffset(layer) + (long) slot * Float.BYTES;
-        for (int j = 0; j < kvDim; j++) block.set(ValueLayout.JAVA_FLOAT, keys + (long) j * KvCache.BLOCK * Float.BYTES, k[off + j]);
-        for (int g = 0; g < kvHeads; g++) {
+        for (int j = group0 * hd; j < (group0 + groups) * hd; j++) {
+            block.set(ValueLayout.JAVA_FLOAT, keys + (long) j * KvCache.BLOCK * Float.BYTES, k[off + j]);
+        }
+        for (int g = group0; g < group0 + groups; g++) {
             MemorySegment.copy(v, off + g * hd, block, ValueLayout.JAVA_FLOAT, valueBase(cache, layer, g, hd) + (long) slot * hd * Float.BYTES, hd);
         }
     }

@@ -67,10 +67,12 @@ public final class Llama4TextModel implements TextModel {
         float[] v = buffer("v", n * c.kvDim());
         float[] attn = buffer("attn", n * c.qDim());
         float[] out = buffer("out", n * d);
+        step++;
+        boolean distinctSequences = distinctSequences(b);
         for (int l = 0; l < c.layers(); l++) {
             Llama4Weights.Layer layer = w.layers[l];
             rmsNormRows(x, h, n, d, layer.attnNorm());
-            attention(b, l, layer, h, q, k, v, attn, out);
+            attention(b, l, layer, h, q, k, v, attn, out, distinctSequences);
             addInto(x, out, n * d);
             rmsNormRows(x, h, n, d, layer.ffnNorm());
             if (layer.isMoe()) moe(l, layer, h, n, out, trace);
@@ -78,6 +80,13 @@ public final class Llama4TextModel implements TextModel {
             addInto(x, out, n * d);
         }
         return logits(b, x);
+    }
+
+    /** Whether every row of the batch is a different sequence (decode steps; not prompt chunks). */
+    private static boolean distinctSequences(Batch b) {
+        java.util.Set<Object> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int t = 0; t < b.size(); t++) if (!seen.add(b.sequence(t))) return false;
+        return true;
     }
 
     private void embed(Batch b, float[] x) {
@@ -99,43 +108,77 @@ public final class Llama4TextModel implements TextModel {
 
     // ---- attention -------------------------------------------------------------------------
 
-    private void attention(Batch b, int l, Llama4Weights.Layer layer, float[] h, float[] q, float[] k, float[] v,
-                           float[] attn, float[] out) {
-        int n = b.size(), d = c.dim(), hd = c.headDim();
+    private void attention(Batch b, int l, Llama4Weights.Layer layer, float[] h, float[] q, float[] k, float[] v, float[] attn,
+                           float[] out, boolean distinctSequences) {
+        int n = b.size(), d = c.dim(), groups = c.kvHeads();
         EncodedActivations hq = linear.encode("attn_in", layer.wq(), h, n, d);
         linear.matmulAll(List.of(new Linear.Product(layer.wq(), hq, q),
                 new Linear.Product(layer.wk(), sameOrEncode(hq, "attn_in_k", layer.wk(), h, n, d), k),
                 new Linear.Product(layer.wv(), sameOrEncode(hq, "attn_in_v", layer.wv(), h, n, d), v)));
 
-        boolean rope = c.usesRope(l);
-        pool.parallelFor(n, t -> {
-            int pos = b.position(t);
-            if (rope) {
-                float scale = c.isChunked(l) ? thetaScaleChunked : thetaScale;
-                float[] cos = new float[hd / 2], sin = new float[hd / 2];
-                ropeAngles(pos, scale, cos, sin);
-                for (int head = 0; head < c.heads(); head++) rotate(q, (t * c.heads() + head) * hd, cos, sin);
-                for (int head = 0; head < c.kvHeads(); head++) rotate(k, (t * c.kvHeads() + head) * hd, cos, sin);
-                if (c.qkNorm()) {
-                    for (int head = 0; head < c.heads(); head++) rmsNormInPlace(q, (t * c.heads() + head) * hd, hd);
-                    for (int head = 0; head < c.kvHeads(); head++) rmsNormInPlace(k, (t * c.kvHeads() + head) * hd, hd);
-                }
-            } else {
-                float s = temperatureScale(pos);
-                if (s != 1f) for (int i = t * c.qDim(); i < (t + 1) * c.qDim(); i++) q[i] *= s;
-            }
-        });
-
-        // Store keys and values before attending: a prefill row sees the earlier rows of its own batch.
-        for (int t = 0; t < n; t++) attention.store(b.sequence(t), l, b.position(t), k, v, t * c.kvDim(), c.kvHeads(), hd);
-
+        float[] rope = c.usesRope(l) ? ropeTable(b, c.isChunked(l)) : null;
         // a row's kv heads in one task once there are rows enough to keep the threads busy
-        int groups = c.kvHeads(), perTask = n >= 2 * pool.threads() ? groups : 1, tasksPerRow = groups / perTask;
-        boolean chunked = c.isChunked(l);
-        pool.parallelFor(n * tasksPerRow, task -> attendGroups(b, l, task / tasksPerRow, task % tasksPerRow * perTask, perTask, chunked, q, attn));
+        int perTask = n >= 2 * pool.threads() ? groups : 1, tasksPerRow = groups / perTask;
+        if (distinctSequences) {
+            // Each row sees only its own new position beside earlier ones: a task positions and stores
+            // its heads' queries, keys and values itself, then attends, all in one parallel loop.
+            pool.parallelFor(n * tasksPerRow, task -> {
+                int t = task / tasksPerRow, group0 = task % tasksPerRow * perTask;
+                positionHeads(b, l, t, group0, perTask, rope, q, k);
+                attention.store(b.sequence(t), l, b.position(t), k, v, t * c.kvDim(), group0, perTask, c.headDim());
+                attendGroups(b, l, t, group0, perTask, q, attn);
+            });
+        } else {
+            pool.parallelFor(n, t -> positionHeads(b, l, t, 0, groups, rope, q, k));
+            // Store keys and values before attending: a prefill row sees the earlier rows of its own batch.
+            for (int t = 0; t < n; t++) attention.store(b.sequence(t), l, b.position(t), k, v, t * c.kvDim(), 0, groups, c.headDim());
+            pool.parallelFor(n * tasksPerRow, task -> attendGroups(b, l, task / tasksPerRow, task % tasksPerRow * perTask, perTask, q, attn));
+        }
 
         EncodedActivations ao = linear.encode("attn_out", layer.wo(), attn, n, c.qDim());
         linear.matmul(layer.wo(), ao, out);
+    }
+
+    /**
+     * RoPE and the QK norm (RoPE layers) or the attention temperature (NoPE layers) on row
+     * {@code t}'s query heads of kv heads {@code group0 ..} and on those kv heads' keys.
+     */
+    private void positionHeads(Batch b, int l, int t, int group0, int groups, float[] rope, float[] q, float[] k) {
+        int hd = c.headDim(), headsPerGroup = c.heads() / c.kvHeads();
+        int q0 = t * c.heads() + group0 * headsPerGroup, q1 = q0 + groups * headsPerGroup;
+        int k0 = t * c.kvHeads() + group0, k1 = k0 + groups;
+        if (rope != null) {
+            int angles = t * hd; // cos at [angles, angles + hd/2), sin after them
+            for (int head = q0; head < q1; head++) rotate(q, head * hd, rope, angles, hd / 2);
+            for (int head = k0; head < k1; head++) rotate(k, head * hd, rope, angles, hd / 2);
+            if (c.qkNorm()) {
+                for (int head = q0; head < q1; head++) rmsNormInPlace(q, head * hd, hd);
+                for (int head = k0; head < k1; head++) rmsNormInPlace(k, head * hd, hd);
+            }
+        } else {
+            float s = temperatureScale(b.position(t));
+            if (s != 1f) for (int i = q0 * hd; i < q1 * hd; i++) q[i] *= s;
+        }
+    }
+
+    /** Forward calls so far: the RoPE tables below are computed once per call. */
+    private long step;
+    private final long[] ropeTableStep = {-1, -1};
+
+    /**
+     * Cos and sin of every row's rotary angles ({@code [t * hd, t * hd + hd/2)} cos, then as many sin),
+     * for the chunked (local) or the global layers' base, computed at the first layer of a step that
+     * needs them: the same for every layer of the kind.
+     */
+    private float[] ropeTable(Batch b, boolean chunked) {
+        int variant = chunked ? 1 : 0, hd = c.headDim();
+        float[] table = buffer(chunked ? "rope_chunked" : "rope", b.size() * hd);
+        if (ropeTableStep[variant] != step) {
+            float scale = chunked ? thetaScaleChunked : thetaScale;
+            for (int t = 0; t < b.size(); t++) ropeAngles(b.position(t), scale, table, t * hd, hd / 2);
+            ropeTableStep[variant] = step;
+        }
+        return table;
     }
 
     private EncodedActivations sameOrEncode(EncodedActivations encoded, String slot, Tensor wt, float[] x, int n, int len) {
@@ -147,31 +190,32 @@ public final class Llama4TextModel implements TextModel {
         return (float) (VectorMath.log(Math.floor((pos + 1.0f) / c.attnTempFloor()) + 1.0) * c.attnTempScale() + 1.0);
     }
 
-    /** Cos/sin per rotary pair, stepping theta in float as ggml's rope cache does. */
-    private void ropeAngles(int pos, float scale, float[] cos, float[] sin) {
+    /** Cos/sin per rotary pair into {@code table[at ..]} ({@code pairs} cos, then {@code pairs} sin), stepping theta in float as ggml's rope cache does. */
+    private void ropeAngles(int pos, float scale, float[] table, int at, int pairs) {
         float theta = pos;
         float[] factors = w.ropeFactors;
-        for (int i = 0; i < cos.length; i++) {
+        for (int i = 0; i < pairs; i++) {
             float angle = factors == null ? theta : theta / factors[i];
-            cos[i] = VectorMath.cos(angle);
-            sin[i] = VectorMath.sin(angle);
+            table[at + i] = VectorMath.cos(angle);
+            table[at + pairs + i] = VectorMath.sin(angle);
             theta *= scale;
         }
     }
 
-    /** Rotates adjacent pairs {@code (x[2i], x[2i+1])} (ggml's "normal" RoPE, the complex layout). */
-    private static void rotate(float[] x, int off, float[] cos, float[] sin) {
-        for (int i = 0; i < cos.length; i++) {
+    /** Rotates adjacent pairs {@code (x[2i], x[2i+1])} (ggml's "normal" RoPE, the complex layout) by the angles at {@code table[at ..]}. */
+    private static void rotate(float[] x, int off, float[] table, int at, int pairs) {
+        for (int i = 0; i < pairs; i++) {
+            float cos = table[at + i], sin = table[at + pairs + i];
             float x0 = x[off + 2 * i], x1 = x[off + 2 * i + 1];
-            x[off + 2 * i] = x0 * cos[i] - x1 * sin[i];
-            x[off + 2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+            x[off + 2 * i] = x0 * cos - x1 * sin;
+            x[off + 2 * i + 1] = x0 * sin + x1 * cos;
         }
     }
 
     /** The query heads of kv heads {@code group0 ..} for row {@code t}: softmax(q·K * scale)·V over the visible positions. */
-    private void attendGroups(Batch b, int l, int t, int group0, int groups, boolean chunked, float[] q, float[] attn) {
+    private void attendGroups(Batch b, int l, int t, int group0, int groups, float[] q, float[] attn) {
         int pos = b.position(t);
-        int start = chunked ? pos / c.chunkSize() * c.chunkSize() : 0;
+        int start = c.isChunked(l) ? pos / c.chunkSize() * c.chunkSize() : 0;
         int headsPerGroup = c.heads() / c.kvHeads();
         int off = (t * c.heads() + group0 * headsPerGroup) * c.headDim();
         attention.attend(q, off, group0, groups, headsPerGroup, c.headDim(), b.sequence(t), l, start, pos, c.attentionScale(), attn, off);
@@ -193,22 +237,41 @@ public final class Llama4TextModel implements TextModel {
 
     /** {@code out = down(silu(gate·x) * (up·x))} for {@code n} rows of {@code x}: gate and up in one parallel loop. */
     private void swiglu(FfnSlots slot, Tensor gate, Tensor up, Tensor down, float[] x, int n, float[] out) {
-        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
-        float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
-        EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
-        linear.matmulAll(List.of(new Linear.Product(gate, xe, g), new Linear.Product(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u)));
-        linear.pool().parallelRanges(n * f, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(g, u, s, e));
+        float[] g = gateUpSilu(slot, gate, up, x, n, List.of());
         linear.apply(slot.down(), down, g, n, out);
     }
 
     /**
+     * {@code silu(gate·x) * (up·x)} for {@code n} rows of {@code x}, into the slot's gate buffer
+     * (returned): gate, up and the independent products {@code alongside} in one parallel loop.
+     */
+    private float[] gateUpSilu(FfnSlots slot, Tensor gate, Tensor up, float[] x, int n, List<Linear.Product> alongside) {
+        int d = gate.rowLength(), f = Math.toIntExact(gate.rows());
+        float[] g = buffer(slot.gate(), n * f), u = buffer(slot.up(), n * f);
+        EncodedActivations xe = linear.encode(slot.in(), gate, x, n, d);
+        List<Linear.Product> products = new ArrayList<>(alongside);
+        products.add(new Linear.Product(gate, xe, g));
+        products.add(new Linear.Product(up, sameOrEncode(xe, slot.inUp(), up, x, n, d), u));
+        linear.matmulAll(products);
+        linear.pool().parallelRanges(n * f, SILU_PER_TASK, (s, e) -> VectorMath.siluMul(g, u, s, e));
+        return g;
+    }
+
+    /**
      * Routed experts plus the shared expert. Rows are grouped by chosen expert so each expert's
-     * weights are read once per step; an expert sees {@code x * sigmoid(router logit)}.
+     * weights are read once per step; an expert sees {@code x * sigmoid(router logit)}. The shared
+     * expert does not wait for the routing: its gate and up run in the router's parallel loop and
+     * its down in the first routed expert's gate-and-up loop, so a one-token step has three
+     * parallel loops here instead of five, and the router's small product no thread's alone.
      */
     private void moe(int l, Llama4Weights.Layer layer, float[] x, int n, float[] out, RoutingTrace trace) {
         int d = c.dim(), experts = c.experts(), k = c.expertsUsed();
         float[] router = buffer("router", n * experts);
-        linear.apply("router", layer.router(), x, n, router);
+        Linear.Product routing = new Linear.Product(layer.router(), linear.encode("router", layer.router(), x, n, d), router);
+        float[] shared = gateUpSilu(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), x, n, List.of(routing));
+        Tensor sharedDown = layer.downShared();
+        List<Linear.Product> pending = List.of(new Linear.Product(sharedDown,
+                linear.encode(FfnSlots.SHARED.down(), sharedDown, shared, n, sharedDown.rowLength()), out));
 
         int[][] chosen = new int[n][];
         List<List<int[]>> byExpert = new ArrayList<>(experts); // entries: {row, slot}
@@ -232,13 +295,15 @@ public final class Llama4TextModel implements TextModel {
                 float weight = sigmoid(router[t * experts + e]);
                 for (int j = 0; j < d; j++) in[i * d + j] = x[t * d + j] * weight;
             }
-            swiglu(FfnSlots.EXPERT, layer.gateExperts().slice(e), layer.upExperts().slice(e), layer.downExperts().slice(e), in, m, y);
+            float[] g = gateUpSilu(FfnSlots.EXPERT, layer.gateExperts().slice(e), layer.upExperts().slice(e), in, m, pending);
+            pending = List.of();
+            linear.apply(FfnSlots.EXPERT.down(), layer.downExperts().slice(e), g, m, y);
             for (int i = 0; i < m; i++) {
                 int[] rs = rows.get(i);
                 System.arraycopy(y, i * d, routed, (rs[0] * k + rs[1]) * d, d);
             }
         }
-        swiglu(FfnSlots.SHARED, layer.gateShared(), layer.upShared(), layer.downShared(), x, n, out);
+        if (!pending.isEmpty()) linear.matmulAll(pending); // no row chose an expert (an empty batch)
         for (int t = 0; t < n; t++) {
             for (int j = 0; j < d; j++) {
                 float sum = routed[(t * k) * d + j];
