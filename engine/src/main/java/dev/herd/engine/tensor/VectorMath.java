@@ -1,5 +1,6 @@
 package dev.herd.engine.tensor;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -112,5 +113,29 @@ public final class VectorMath {
 
     public static double log(double x) {
         return StrictMath.log(x);
+    }
+
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
+
+    /**
+     * {@code Σ x[i]²} over {@code x[off .. off + n)} in double (each square exact), in eight
+     * partial sums combined in a fixed order, then the values past the last multiple of eight in
+     * order: the same bits interpreted or compiled, whatever the caller. (The one sequential sum
+     * it replaces cost ~3 us per 2048 values, one add's latency per value.)
+     */
+    public static double sumOfSquares(float[] x, int off, int n) {
+        DoubleVector a0 = DoubleVector.zero(D4), a1 = DoubleVector.zero(D4);
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            DoubleVector v0 = (DoubleVector) FloatVector.fromArray(F4, x, off + i).convertShape(VectorOperators.F2D, D4, 0);
+            DoubleVector v1 = (DoubleVector) FloatVector.fromArray(F4, x, off + i + 4).convertShape(VectorOperators.F2D, D4, 0);
+            a0 = a0.add(v0.mul(v0));
+            a1 = a1.add(v1.mul(v1));
+        }
+        DoubleVector a = a0.add(a1);
+        double sum = (a.lane(0) + a.lane(1)) + (a.lane(2) + a.lane(3));
+        for (; i < n; i++) sum += (double) x[off + i] * x[off + i];
+        return sum;
     }
 }

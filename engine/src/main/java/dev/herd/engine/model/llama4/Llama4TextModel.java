@@ -356,7 +356,7 @@ public final class Llama4TextModel implements TextModel {
         for (int t = 0; t < n; t++) rmsNorm(x, t * d, out, t * d, d, weight);
     }
 
-    /** ggml's rms_norm: mean of squares summed in double, then {@code x / sqrt(mean + eps) * weight} in float. */
+    /** ggml's rms_norm: mean of squares summed in double (in eight partial sums), then {@code x / sqrt(mean + eps) * weight} in float. */
     private void rmsNorm(float[] x, int xOff, float[] out, int oOff, int d, float[] weight) {
         float scale = rmsScale(x, xOff, d);
         for (int i = 0; i < d; i++) out[oOff + i] = x[xOff + i] * scale * weight[i];
@@ -368,9 +368,7 @@ public final class Llama4TextModel implements TextModel {
     }
 
     private float rmsScale(float[] x, int off, int d) {
-        double sum = 0;
-        for (int i = 0; i < d; i++) sum += (double) x[off + i] * x[off + i];
-        float mean = (float) (sum / d);
+        float mean = (float) (VectorMath.sumOfSquares(x, off, d) / d);
         return 1.0f / (float) Math.sqrt(mean + c.rmsEps());
     }
 
