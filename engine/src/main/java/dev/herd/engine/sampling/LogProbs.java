@@ -1,5 +1,9 @@
 package dev.herd.engine.sampling;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /** Log-probabilities under a logits row, computed in double for stability. */
 public final class LogProbs {
     private LogProbs() {}
@@ -13,17 +17,28 @@ public final class LogProbs {
         return max + StrictMath.log(sum);
     }
 
-    /** Index of the largest value, the lowest index on ties. */
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * Index of the largest value, the lowest index on ties; NaNs never win (a NaN first value
+     * gives 0). Two vector passes, the largest value then its first index: greedy decoding runs
+     * this over the whole vocabulary every token.
+     */
     public static int argmax(float[] x, int off, int n) {
-        int best = 0;
-        float bestValue = x[off];
-        for (int i = 1; i < n; i++) {
-            if (x[off + i] > bestValue) {
-                bestValue = x[off + i];
-                best = i;
+        float best = x[off];
+        int i = 0;
+        if (n >= F.length()) {
+            FloatVector m = FloatVector.broadcast(F, best);
+            for (; i + F.length() <= n; i += F.length()) {
+                FloatVector v = FloatVector.fromArray(F, x, off + i);
+                m = m.blend(v, v.compare(VectorOperators.GT, m));
             }
+            for (int lane = 0; lane < F.length(); lane++) if (m.lane(lane) > best) best = m.lane(lane);
         }
-        return best;
+        for (; i < n; i++) if (x[off + i] > best) best = x[off + i];
+        if (best != best) return 0; // the first value is NaN and nothing compared greater
+        for (int j = 0; j < n; j++) if (x[off + j] == best) return j;
+        return 0;
     }
 
     /** The {@code k} highest-logit token ids, best first (lowest id first on ties). */

@@ -42,6 +42,7 @@ public final class Sampler {
 
     /** The next token for logits {@code [off, off + n)}. Does not {@link #accept} it. */
     public int sample(float[] logits, int off, int n) {
+        if (p.greedy() && !penalised()) return LogProbs.argmax(logits, off, n); // nothing to change: no copy
         Scratch scratch = SCRATCH.get();
         if (scratch.work.length < n) scratch.work = new float[n];
         if (scratch.order.length < n) scratch.order = new long[n];
@@ -54,9 +55,13 @@ public final class Sampler {
         return draw(l, n);
     }
 
+    private boolean penalised() {
+        return p.repetitionPenalty() != 1f || p.frequencyPenalty() != 0f || p.presencePenalty() != 0f;
+    }
+
     private void applyPenalties(float[] l, int n) {
+        if (!penalised()) return;
         boolean repeat = p.repetitionPenalty() != 1f, freq = p.frequencyPenalty() != 0f, presence = p.presencePenalty() != 0f;
-        if (!repeat && !freq && !presence) return;
         history.forEachCount((token, count) -> {
             if (token < 0 || token >= n) return;
             float v = l[token];

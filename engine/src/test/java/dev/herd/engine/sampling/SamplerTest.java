@@ -22,6 +22,22 @@ class SamplerTest {
     }
 
     @Test
+    void vectorArgmaxMatchesTheScalarDefinition() {
+        java.util.Random rnd = new java.util.Random(5);
+        for (int trial = 0; trial < 3000; trial++) {
+            int n = 1 + rnd.nextInt(trial < 2000 ? 70 : 40000), off = rnd.nextInt(5);
+            float[] x = new float[off + n];
+            for (int i = 0; i < x.length; i++) x[i] = rnd.nextInt(4) == 0 ? rnd.nextInt(3) : (float) rnd.nextGaussian(); // many ties
+            if (trial % 7 == 0) x[off + rnd.nextInt(n)] = Float.NaN;
+            if (trial % 11 == 0) x[off] = Float.NaN;
+            if (trial % 13 == 0) { x[off + rnd.nextInt(n)] = -0f; x[off + rnd.nextInt(n)] = 0f; }
+            int best = 0;
+            for (int i = 1; i < n; i++) if (x[off + i] > x[off + best]) best = i;
+            assertEquals(best, LogProbs.argmax(x, off, n), "trial " + trial + ", n " + n);
+        }
+    }
+
+    @Test
     void sameSeedSameTokensDifferentSeedDifferentTokens() {
         SamplingParams p = sampled(1.5f).withSeed(42);
         int[] a = draw(p, 200), b = draw(p, 200), c = draw(p.withSeed(43), 200);
