@@ -81,7 +81,7 @@ final class GenerateJob extends Job {
         }
         if (generated >= maxNew) {
             String all = flushText();
-            int cut = firstStopIn(all, 0);
+            int cut = firstStop(0);
             finish(cut >= 0 ? FinishReason.STOP : FinishReason.LENGTH, cut >= 0 ? all.substring(0, cut) : all);
         }
     }
@@ -97,16 +97,12 @@ final class GenerateJob extends Job {
         return text.toString();
     }
 
+    /** The first stop string's start in the generated text at or after {@code from}, or -1 (searched in place: no copy of the text per token). */
     private int firstStop(int from) {
-        return firstStopIn(text, from);
-    }
-
-    private int firstStopIn(CharSequence s, int from) {
         int best = -1;
-        String str = s.toString();
         for (String stop : request.stopStrings()) {
             if (stop.isEmpty()) continue;
-            int i = str.indexOf(stop, from);
+            int i = text.indexOf(stop, from);
             if (i >= 0 && (best < 0 || i < best)) best = i;
         }
         return best;
