@@ -138,4 +138,13 @@ public final class VectorMath {
         for (; i < n; i++) sum += (double) x[off + i] * x[off + i];
         return sum;
     }
+
+    /** {@code out[oOff + i] = (x[xOff + i] * scale) * weight[i]} for {@code i < n} (an RMS norm's second pass). */
+    public static void scaleMul(float[] x, int xOff, float scale, float[] weight, float[] out, int oOff, int n) {
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) {
+            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, oOff + i);
+        }
+        for (; i < n; i++) out[oOff + i] = x[xOff + i] * scale * weight[i];
+    }
 }

@@ -19,6 +19,28 @@ class VectorMathTest {
     }
 
     @Test
+    void sumOfSquaresIsTheDoubleSumInItsFixedOrderAndScaleMulTheScalarProducts() {
+        Random rnd = new Random(9);
+        for (int trial = 0; trial < 500; trial++) {
+            int n = 1 + rnd.nextInt(3000), off = rnd.nextInt(9);
+            float[] x = new float[off + n], w = new float[n], out = new float[off + n];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(20) - 10));
+            for (int i = 0; i < n; i++) w[i] = (float) rnd.nextGaussian();
+            // the documented order: eight partial sums (lane i mod 8), combined as ((0+4)+(1+5)) + ((2+6)+(3+7)), then the tail
+            double[] part = new double[8];
+            int body = n / 8 * 8;
+            for (int i = 0; i < body; i++) part[i % 8] += (double) x[off + i] * x[off + i];
+            double expected = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
+            for (int i = body; i < n; i++) expected += (double) x[off + i] * x[off + i];
+            assertEquals(expected, VectorMath.sumOfSquares(x, off, n), "n " + n);
+
+            float scale = (float) rnd.nextGaussian();
+            VectorMath.scaleMul(x, off, scale, w, out, off, n);
+            for (int i = 0; i < n; i++) assertEquals(x[off + i] * scale * w[i], out[off + i], "value " + i);
+        }
+    }
+
+    @Test
     void expfIsWithinTwoUlpsOfTheCorrectlyRoundedValue() {
         Random rnd = new Random(7);
         long worst = 0;

@@ -352,14 +352,18 @@ public final class Llama4TextModel implements TextModel {
 
     // ---- elementwise ------------------------------------------------------------------------
 
+    /** Rows per task of a batch's RMS norms (each ~0.5 us for 2048 values). */
+    private static final int NORM_ROWS_PER_TASK = 4;
+
     private void rmsNormRows(float[] x, float[] out, int n, int d, float[] weight) {
-        for (int t = 0; t < n; t++) rmsNorm(x, t * d, out, t * d, d, weight);
+        pool.parallelRanges(n, NORM_ROWS_PER_TASK, (s, e) -> {
+            for (int t = s; t < e; t++) rmsNorm(x, t * d, out, t * d, d, weight);
+        });
     }
 
     /** ggml's rms_norm: mean of squares summed in double (in eight partial sums), then {@code x / sqrt(mean + eps) * weight} in float. */
     private void rmsNorm(float[] x, int xOff, float[] out, int oOff, int d, float[] weight) {
-        float scale = rmsScale(x, xOff, d);
-        for (int i = 0; i < d; i++) out[oOff + i] = x[xOff + i] * scale * weight[i];
+        VectorMath.scaleMul(x, xOff, rmsScale(x, xOff, d), weight, out, oOff, d);
     }
 
     private void rmsNormInPlace(float[] x, int off, int d) {
