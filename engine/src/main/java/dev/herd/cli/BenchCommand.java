@@ -78,9 +78,12 @@ final class BenchCommand implements Callable<Integer> {
             out.put("kv_cache_mib", round(kvBytes / 1048576.0));
             SplittableRandom random = new SplittableRandom(1234);
             int vocab = engine.modelInfo().vocabSize();
-            // Warm-up: compile the hot paths before anything is timed.
-            run(engine, random, vocab, 2, 64, 16);
-            run(engine, random, vocab, 1, Math.min(promptTokens, 256), 1);
+            // Warm-up: every timed configuration once, shorter, so that the JIT has compiled the hot
+            // paths before anything is timed. With a short warm-up it kept compiling through the
+            // first timed runs (50-120 ms of compilation per second during the one-sequence decode,
+            // JFR), on the cores the compute threads need.
+            run(engine, random, vocab, 1, promptTokens, 1);
+            for (int b : batches) run(engine, random, vocab, b, Math.min(decodePromptTokens, 16), Math.min(genTokens, 64));
 
             double bestPrompt = 0;
             for (int r = 0; r < repetitions; r++) {
