@@ -23,6 +23,8 @@
 
 /* Positions per KV block (KvCache.BLOCK). */
 #define BLOCK 16
+/* How far ahead the scores pass prefetches keys and values, in blocks. */
+#define PREFETCH_BLOCKS 4
 
 #if defined(__AVX512F__)
 typedef __m512 vf;
@@ -170,13 +172,16 @@ INLINE void attend_group(const float *q, int heads, int hd, const int64_t *block
         int H = heads - h0 < HEAD_TILE ? heads - h0 : HEAD_TILE;
         for (int b = 0; b < nblocks; b++) {
             if (h0 == 0) {
-                /* the next block's keys and this block's values, ahead of use: KV blocks are scattered and the
-                   cache of many sequences does not stay in cache, so the hardware prefetcher alone falls behind */
-                const char *next = b + 1 < nblocks ? (const char *) (intptr_t) (blocks[b + 1] + keys) : NULL;
-                const char *vals = (const char *) (intptr_t) (blocks[b] + values);
-                for (int64_t o = 0; o < (int64_t) hd * BLOCK * 4; o += 64) {
-                    if (next != NULL) _mm_prefetch(next + o, _MM_HINT_T0);
-                    _mm_prefetch(vals + o, _MM_HINT_T1);
+                /* keys and values PREFETCH_BLOCKS blocks ahead into L2 (the first blocks' at once): KV blocks are
+                   scattered in 8 KB runs that do not stay in cache between steps, so the hardware prefetcher alone
+                   falls behind (harness, one decode row at 192 positions, cold cache: 113 -> 101 us per layer
+                   with one block ahead into L1 before) */
+                for (int a = b == 0 ? 0 : b + PREFETCH_BLOCKS; a <= b + PREFETCH_BLOCKS && a < nblocks; a++) {
+                    const char *k = (const char *) (intptr_t) (blocks[a] + keys), *v = (const char *) (intptr_t) (blocks[a] + values);
+                    for (int64_t o = 0; o < (int64_t) hd * BLOCK * 4; o += 64) {
+                        _mm_prefetch(k + o, _MM_HINT_T1);
+                        _mm_prefetch(v + o, _MM_HINT_T1);
+                    }
                 }
             }
             block_scores(q, hd, h0, H, (const float *) (intptr_t) (blocks[b] + keys), scale, scratch + (int64_t) b * BLOCK, stride);
