@@ -78,12 +78,13 @@ final class BenchCommand implements Callable<Integer> {
             out.put("kv_cache_mib", round(kvBytes / 1048576.0));
             SplittableRandom random = new SplittableRandom(1234);
             int vocab = engine.modelInfo().vocabSize();
-            // Warm-up: every timed configuration once, shorter, so that the JIT has compiled the hot
-            // paths before anything is timed. With a short warm-up it kept compiling through the
-            // first timed runs (50-120 ms of compilation per second during the one-sequence decode,
-            // JFR), on the cores the compute threads need.
+            // Warm-up: every timed configuration once, shorter, then a pause until the JIT is idle, so
+            // that the hot paths are compiled before anything is timed. With a short warm-up it kept
+            // compiling through the first timed runs (50-120 ms of compilation per second during the
+            // one-sequence decode, JFR), on the cores the compute threads need.
             run(engine, random, vocab, 1, promptTokens, 1);
             for (int b : batches) run(engine, random, vocab, b, Math.min(decodePromptTokens, 16), Math.min(genTokens, 64));
+            awaitCompilerQuiet();
 
             double bestPrompt = 0;
             for (int r = 0; r < repetitions; r++) {
@@ -139,6 +140,22 @@ final class BenchCommand implements Callable<Integer> {
             if (r.error() != null) throw new CliException("benchmark request failed: " + r.error(), 1);
         }
         return engine.stepStats().minus(before);
+    }
+
+    /**
+     * Waits (at most 3 s) until the JIT has compiled nothing for 100 ms: compilations the warm-up
+     * triggered would otherwise run beside the first timed run, on a core it needs.
+     */
+    private static void awaitCompilerQuiet() throws InterruptedException {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return;
+        long deadline = System.nanoTime() + 3_000_000_000L, before = jit.getTotalCompilationTime();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            long now = jit.getTotalCompilationTime();
+            if (now == before) return;
+            before = now;
+        }
     }
 
     private static double round(double v) {

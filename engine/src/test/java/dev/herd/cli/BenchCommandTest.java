@@ -1,0 +1,41 @@
+package dev.herd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code herd bench --json}: the keys other checks read, on a tiny synthetic model, in process. */
+class BenchCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void reportsPromptDecodePerBatchAndMemoryAsOneJsonObject() throws Exception {
+        Path model = dir.resolve("tiny.gguf");
+        assertEquals(0, run("synth", "--shape", "tiny", "--type", "Q8_0", "--out", model.toString()));
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = HerdCli.run(new String[]{"bench", "--model", model.toString(), "--prompt-tokens", "32", "--gen-tokens", "8",
+                "--decode-prompt-tokens", "8", "--batch", "1,3", "--threads", "2", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(0, code, err.toString());
+        JsonNode json = new ObjectMapper().readTree(out.toString());
+        assertTrue(json.get("prompt_tokens_per_s").asDouble() > 0, out.toString());
+        JsonNode decode = json.get("decode_tokens_per_s");
+        assertEquals(2, decode.size(), out.toString());
+        assertTrue(decode.get("1").asDouble() > 0 && decode.get("3").asDouble() > 0, out.toString());
+        boolean linux = System.getProperty("os.name").startsWith("Linux"); // RssAnon comes from /proc
+        assertTrue(json.has("rss_outside_weights_mib") && (!linux || json.get("rss_outside_weights_mib").asDouble() > 0), out.toString());
+        assertEquals(2, json.get("threads").asInt());
+    }
+
+    private static int run(String... args) {
+        return HerdCli.run(args, new PrintWriter(new StringWriter(), true), new PrintWriter(new StringWriter(), true));
+    }
+}
