@@ -76,11 +76,15 @@ INLINE float round_to_half(float f) { return _cvtsh_ss(_cvtss_sh(f, _MM_FROUND_T
 /*
  * Q8_K, llama.cpp's quantize_row_q8_K_ref: per 256 values, iscale = -127 / (the first value of largest
  * magnitude), quants rint(iscale * x), scale 1 / iscale; also the quants as int8 and each 16 quants' sum.
- * The vector goes to q16[0..n), q8[0..n), scales[0..n/256), sums[0..n/16). Returns 0, or 1 (nothing decided)
- * when a value is not finite.
+ * Vector t goes to q16[t*n ..), q8[t*n ..), scales[t*n/256 ..), sums[t*n/16 ..) (EncodedActivations' layout).
+ * Returns 0, or 1 (nothing decided) when a value is not finite.
  */
-EXPORT(herd_encode_q8_k)(const float *src, int32_t srcOffset, int32_t n, int16_t *q16, int8_t *q8, float *scales, int16_t *sums) {
+EXPORT(herd_encode_q8_k)(const float *src, int32_t srcOffset, int32_t n, int32_t t, int16_t *q16, int8_t *q8, float *scales, int16_t *sums) {
     const float *x = src + srcOffset;
+    q16 += (int64_t) t * n;
+    q8 += (int64_t) t * n;
+    scales += (int64_t) t * (n / 256);
+    sums += (int64_t) t * (n / 16);
     for (int b = 0; b < n / 256; b++) {
         const float *xb = x + b * 256;
         float amax = max_abs(xb, 256);
@@ -111,11 +115,14 @@ EXPORT(herd_encode_q8_k)(const float *src, int32_t srcOffset, int32_t n, int16_t
 
 /*
  * Q8_0 (and Q8_1 when sums is not NULL), llama.cpp's x86 quantize_row_q8_0/q8_1: per 32 values d = amax / 127
- * stored half-rounded, quants rint(x * (127 / amax)); Q8_1's sum half(d * sum(q)) with the unrounded d. The
- * vector goes to q16[0..n), scales[0..n/32) and sums[0..n/32). Returns 0, or 1 when a value is not finite.
+ * stored half-rounded, quants rint(x * (127 / amax)); Q8_1's sum half(d * sum(q)) with the unrounded d. Vector
+ * t goes to q16[t*n ..), scales[t*n/32 ..) and sums[t*n/32 ..). Returns 0, or 1 when a value is not finite.
  */
-EXPORT(herd_encode_q8_0)(const float *src, int32_t srcOffset, int32_t n, int16_t *q16, float *scales, float *sums) {
+EXPORT(herd_encode_q8_0)(const float *src, int32_t srcOffset, int32_t n, int32_t t, int16_t *q16, float *scales, float *sums) {
     const float *x = src + srcOffset;
+    q16 += (int64_t) t * n;
+    scales += (int64_t) t * (n / 32);
+    if (sums != 0) sums += (int64_t) t * (n / 32);
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + b * 32;
         float amax = max_abs(xb, 32);

@@ -45,12 +45,12 @@ final class ActivationEncoders {
 
     /** {@code herd_encode_q8_k} and {@code herd_encode_q8_0} of one instruction set. */
     static final class NativeEncoders {
-        /** (src, srcOffset, n, q16, q8, scales, sums) → 0, or 1 when a value is not finite. */
+        /** (src, srcOffset, n, t, q16, q8, scales, sums) → 0, or 1 when a value is not finite; vector t at its place in each buffer. */
         private static final FunctionDescriptor Q8_K = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
-        /** (src, srcOffset, n, q16, scales, sums or NULL) → 0, or 1 when a value is not finite. */
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+        /** (src, srcOffset, n, t, q16, scales, sums or NULL) → 0, or 1 when a value is not finite. */
         private static final FunctionDescriptor Q8_0 = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
 
         private final MethodHandle q8k, q80;
 
@@ -59,16 +59,17 @@ final class ActivationEncoders {
             q80 = NativeKernels.function("herd_encode_q8_0", isa, Q8_0);
         }
 
-        /** Encodes vector {@code t} natively; false (nothing written that counts) for the F encodings and non-finite vectors. */
+        /**
+         * Encodes vector {@code t} natively; false (nothing written that counts) for the F encodings and
+         * non-finite vectors. The buffers go whole with {@code t} (slices would be allocated per call).
+         */
         boolean encode(ActivationEncoding encoding, float[] src, int offset, int n, EncodedActivations dst, int t) {
+            if ((long) (t + 1) * n * 2 > dst.values().byteSize()) throw new IndexOutOfBoundsException("slot " + t + " is beyond the buffer");
             try {
                 int status = switch (encoding) {
-                    case Q8_K -> (int) q8k.invokeExact(MemorySegment.ofArray(src), offset, n, dst.values().asSlice((long) t * n * 2),
-                            dst.bytes().asSlice((long) t * n), dst.scales().asSlice((long) t * (n / 256) * 4), dst.sums().asSlice((long) t * (n / 16) * 2));
-                    case Q8_0 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, dst.values().asSlice((long) t * n * 2),
-                            dst.scales().asSlice((long) t * (n / 32) * 4), MemorySegment.NULL);
-                    case Q8_1 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, dst.values().asSlice((long) t * n * 2),
-                            dst.scales().asSlice((long) t * (n / 32) * 4), dst.sums().asSlice((long) t * (n / 32) * 4));
+                    case Q8_K -> (int) q8k.invokeExact(MemorySegment.ofArray(src), offset, n, t, dst.values(), dst.bytes(), dst.scales(), dst.sums());
+                    case Q8_0 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, t, dst.values(), dst.scales(), MemorySegment.NULL);
+                    case Q8_1 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, t, dst.values(), dst.scales(), dst.sums());
                     case F32, F16, BF16 -> 1;
                 };
                 return status == 0;
