@@ -262,7 +262,7 @@ public final class Llama4TextModel implements TextModel {
      * weights are read once per step; an expert sees {@code x * sigmoid(router logit)}. The shared
      * expert does not wait for the routing: its gate and up run in the router's parallel loop and
      * its down in the first routed expert's gate-and-up loop, so a one-token step has three
-     * parallel loops here instead of five, and the router's small product no thread's alone.
+     * parallel loops here instead of five, and the router's small product no longer runs alone.
      */
     private void moe(int l, Llama4Weights.Layer layer, float[] x, int n, float[] out, RoutingTrace trace) {
         int d = c.dim(), experts = c.experts(), k = c.expertsUsed();
