@@ -1,5 +1,6 @@
 package dev.herd.engine.runtime;
 
+import dev.herd.engine.tensor.HeapSegments;
 import dev.herd.engine.tensor.Kernels;
 import dev.herd.engine.tensor.VectorMath;
 import dev.herd.engine.tensor.types.NativeKernels;
@@ -171,9 +172,9 @@ public final class PagedAttention {
             SCORES.set(scratch);
         }
         try {
-            int status = (int) attend.invokeExact(MemorySegment.ofArray(q), qOff, group0, groups, heads, hd, MemorySegment.ofArray(addresses),
+            int status = (int) attend.invokeExact(HeapSegments.of(q), qOff, group0, groups, heads, hd, MemorySegment.ofArray(addresses),
                     cache.keyOffset(layer), cache.valueOffset(layer),
-                    start % KvCache.BLOCK, pos - start + 1, scale, MemorySegment.ofArray(scratch), MemorySegment.ofArray(out), outOff);
+                    start % KvCache.BLOCK, pos - start + 1, scale, HeapSegments.of(scratch), HeapSegments.of(out), outOff);
             if (status != 0) throw new IllegalStateException("native attention returned " + status);
         } catch (RuntimeException | Error e) {
             throw e;

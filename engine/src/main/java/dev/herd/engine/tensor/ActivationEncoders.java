@@ -67,9 +67,9 @@ final class ActivationEncoders {
             if ((long) (t + 1) * n * 2 > dst.values().byteSize()) throw new IndexOutOfBoundsException("slot " + t + " is beyond the buffer");
             try {
                 int status = switch (encoding) {
-                    case Q8_K -> (int) q8k.invokeExact(MemorySegment.ofArray(src), offset, n, t, dst.values(), dst.bytes(), dst.scales(), dst.sums());
-                    case Q8_0 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, t, dst.values(), dst.scales(), MemorySegment.NULL);
-                    case Q8_1 -> (int) q80.invokeExact(MemorySegment.ofArray(src), offset, n, t, dst.values(), dst.scales(), dst.sums());
+                    case Q8_K -> (int) q8k.invokeExact(HeapSegments.of(src), offset, n, t, dst.values(), dst.bytes(), dst.scales(), dst.sums());
+                    case Q8_0 -> (int) q80.invokeExact(HeapSegments.of(src), offset, n, t, dst.values(), dst.scales(), MemorySegment.NULL);
+                    case Q8_1 -> (int) q80.invokeExact(HeapSegments.of(src), offset, n, t, dst.values(), dst.scales(), dst.sums());
                     case F32, F16, BF16 -> 1;
                 };
                 return status == 0;

@@ -3,6 +3,7 @@ package dev.herd.engine.tensor.types;
 import dev.herd.engine.tensor.ActivationEncoding;
 import dev.herd.engine.tensor.EncodedActivations;
 import dev.herd.engine.tensor.GgmlType;
+import dev.herd.engine.tensor.HeapSegments;
 import dev.herd.engine.tensor.WeightKernel;
 
 import java.lang.foreign.MemorySegment;
@@ -43,7 +44,7 @@ final class NativeKernel implements WeightKernel {
         int status;
         try {
             status = (int) matmul.invokeExact(w, rowBytes, rowStart, rowEnd, x.values(), x.scales(), x.sums(), x.length(), x.count(),
-                    MemorySegment.ofArray(out), outStride, x.bytes());
+                    HeapSegments.of(out), outStride, x.bytes());
         } catch (Throwable e) {
             throw new IllegalStateException("native " + type() + " matmul failed", e);
         }
