@@ -15,6 +15,8 @@ public final class Batch {
     private boolean[] wantLogits = new boolean[16];
     private float[][] embeddings = new float[16][];
     private int[] embeddingOffsets = new int[16];
+    /** Scratch of {@link #oneRowPerSequence} (reused: it runs every step). */
+    private final java.util.Set<SequenceKv> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     public void clear() {
         for (int i = 0; i < size; i++) {
@@ -65,6 +67,17 @@ public final class Batch {
     public float[] embedding(int row) { return embeddings[row]; }
 
     public int embeddingOffset(int row) { return embeddingOffsets[row]; }
+
+    /**
+     * Whether no sequence has more than one row (a decode step; not a prompt chunk): then each row
+     * sees only its own new position beside the cached ones, and its keys and values may be stored
+     * while other rows attend.
+     */
+    public boolean oneRowPerSequence() {
+        seen.clear();
+        for (int i = 0; i < size; i++) if (!seen.add(sequences[i])) return false;
+        return true;
+    }
 
     public int logitRows() {
         int n = 0;

@@ -68,11 +68,11 @@ public final class Llama4TextModel implements TextModel {
         float[] attn = buffer("attn", n * c.qDim());
         float[] out = buffer("out", n * d);
         step++;
-        boolean distinctSequences = distinctSequences(b);
+        boolean oneRowPerSequence = b.oneRowPerSequence();
         for (int l = 0; l < c.layers(); l++) {
             Llama4Weights.Layer layer = w.layers[l];
             rmsNormRows(x, h, n, d, layer.attnNorm());
-            attention(b, l, layer, h, q, k, v, attn, out, distinctSequences);
+            attention(b, l, layer, h, q, k, v, attn, out, oneRowPerSequence);
             addInto(x, out, n * d);
             rmsNormRows(x, h, n, d, layer.ffnNorm());
             if (layer.isMoe()) moe(l, layer, h, n, out, trace);
@@ -80,13 +80,6 @@ public final class Llama4TextModel implements TextModel {
             addInto(x, out, n * d);
         }
         return logits(b, x);
-    }
-
-    /** Whether every row of the batch is a different sequence (decode steps; not prompt chunks). */
-    private static boolean distinctSequences(Batch b) {
-        java.util.Set<Object> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (int t = 0; t < b.size(); t++) if (!seen.add(b.sequence(t))) return false;
-        return true;
     }
 
     private void embed(Batch b, float[] x) {
@@ -109,7 +102,7 @@ public final class Llama4TextModel implements TextModel {
     // ---- attention -------------------------------------------------------------------------
 
     private void attention(Batch b, int l, Llama4Weights.Layer layer, float[] h, float[] q, float[] k, float[] v, float[] attn,
-                           float[] out, boolean distinctSequences) {
+                           float[] out, boolean oneRowPerSequence) {
         int n = b.size(), d = c.dim(), groups = c.kvHeads();
         EncodedActivations hq = linear.encode("attn_in", layer.wq(), h, n, d);
         linear.matmulAll(List.of(new Linear.Product(layer.wq(), hq, q),
@@ -119,7 +112,7 @@ public final class Llama4TextModel implements TextModel {
         float[] rope = c.usesRope(l) ? ropeTable(b, c.isChunked(l)) : null;
         // a row's kv heads in one task once there are rows enough to keep the threads busy
         int perTask = n >= 2 * pool.threads() ? groups : 1, tasksPerRow = groups / perTask;
-        if (distinctSequences) {
+        if (oneRowPerSequence) {
             // Each row sees only its own new position beside earlier ones: a task positions and stores
             // its heads' queries, keys and values itself, then attends, all in one parallel loop.
             pool.parallelFor(n * tasksPerRow, task -> {
