@@ -8,6 +8,9 @@
  *   w[p]     = expf(score[p] - max) (VectorMath.expf), normalised by (float) (1 / the double sum in position order);
  *   out[j]   = FMAs of w[p] * V[p][j] over positions in order, from zero.
  *
+ * Keys and values are f32, or f16 (the KV cache's F16 type): an f16 value is widened to f32 exactly as it is
+ * loaded, so everything after the load is the same arithmetic.
+ *
  * Every element keeps its own chain of operations, so tiling is free: the query heads of a group are done
  * together (each key and value vector loaded once for all of them), positions in vectors of a block's
  * transposed keys, value dimensions in register tiles. Compiled once per instruction set (build.sh).
@@ -49,6 +52,7 @@ typedef __m512i vi;
 #define vi_sub _mm512_sub_epi32
 #define vi_sra _mm512_srai_epi32
 #define vi_sll _mm512_slli_epi32
+#define vload_f16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (p)))
 #else
 typedef __m256 vf;
 typedef __m256i vi;
@@ -72,7 +76,17 @@ typedef __m256i vi;
 #define vi_sub _mm256_sub_epi32
 #define vi_sra _mm256_srai_epi32
 #define vi_sll _mm256_slli_epi32
+#define vload_f16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p)))
 #endif
+
+/* LANES keys or values from element index i of a KV run: f32, or f16 widened to f32 (exact). */
+INLINE vf kv_load(const char *run, int64_t i, int f16) {
+    return f16 ? vload_f16((const uint16_t *) run + i) : vload((const float *) run + i);
+}
+
+INLINE float kv_scalar(const char *run, int64_t i, int f16) {
+    return f16 ? _cvtsh_ss(((const uint16_t *) run)[i]) : ((const float *) run)[i];
+}
 
 /* Value dimensions per register tile: HEAD_TILE x VALUE_TILE accumulators. */
 #define VALUE_TILE 4
@@ -101,7 +115,7 @@ INLINE vf expf_lanes(vf x) {
  * Scores of heads h0..h0+H-1 for the BLOCK positions of one block's transposed keys (dimension d at
  * keys + d * BLOCK), written to scores + h * stride.
  */
-INLINE void block_scores(const float *q, int hd, int h0, int H, const float *keys, float scale, float *scores, int64_t stride) {
+INLINE void block_scores(const float *q, int hd, int h0, int H, const char *keys, int f16, float scale, float *scores, int64_t stride) {
     int hd4 = hd & ~3;
     for (int p0 = 0; p0 < BLOCK; p0 += LANES) {
         vf acc[HEAD_TILE][4];
@@ -110,11 +124,11 @@ INLINE void block_scores(const float *q, int hd, int h0, int H, const float *key
         int d = 0;
         for (; d < hd4; d += 4)
             for (int c = 0; c < 4; c++) {
-                vf k = vload(keys + (int64_t) (d + c) * BLOCK + p0);
+                vf k = kv_load(keys, (int64_t) (d + c) * BLOCK + p0, f16);
                 for (int h = 0; h < H; h++) acc[h][c] = vfma(k, vset1(q[(int64_t) (h0 + h) * hd + d + c]), acc[h][c]);
             }
         for (; d < hd; d++) {
-            vf k = vload(keys + (int64_t) d * BLOCK + p0);
+            vf k = kv_load(keys, (int64_t) d * BLOCK + p0, f16);
             for (int h = 0; h < H; h++) acc[h][0] = vfma(k, vset1(q[(int64_t) (h0 + h) * hd + d]), acc[h][0]);
         }
         for (int h = 0; h < H; h++)
@@ -145,16 +159,17 @@ INLINE void softmax(float *s, int count) {
  * out[h][j] for heads h0..h0+H-1 and dimensions j0..j0+V*LANES-1: weights w + h * stride (index i for position
  * first + i of the block list), values of position p at blocks[p / BLOCK] + values + (p % BLOCK) * hd.
  */
-INLINE void weighted_values(const int64_t *blocks, int64_t values, int hd, int first, int count, const float *w, int64_t stride, int h0,
+INLINE void weighted_values(const int64_t *blocks, int64_t values, int f16, int hd, int first, int count, const float *w, int64_t stride, int h0,
                             int H, int j0, int V, float *out) {
     vf acc[HEAD_TILE][VALUE_TILE];
     for (int h = 0; h < H; h++)
         for (int v = 0; v < V; v++) acc[h][v] = vzero();
     for (int i = 0; i < count; i++) {
         int p = first + i;
-        const float *row = (const float *) (intptr_t) (blocks[p / BLOCK] + values) + (int64_t) (p % BLOCK) * hd + j0;
+        const char *run = (const char *) (intptr_t) (blocks[p / BLOCK] + values);
+        int64_t at = (int64_t) (p % BLOCK) * hd + j0;
         vf x[VALUE_TILE];
-        for (int v = 0; v < V; v++) x[v] = vload(row + v * LANES);
+        for (int v = 0; v < V; v++) x[v] = kv_load(run, at + v * LANES, f16);
         for (int h = 0; h < H; h++) {
             vf wv = vset1(w[(h0 + h) * stride + i]);
             for (int v = 0; v < V; v++) acc[h][v] = vfma(wv, x[v], acc[h][v]);
@@ -164,8 +179,9 @@ INLINE void weighted_values(const int64_t *blocks, int64_t values, int hd, int f
         for (int v = 0; v < V; v++) vstore(out + (int64_t) (h0 + h) * hd + j0 + v * LANES, acc[h][v]);
 }
 
-INLINE void attend_group(const float *q, int heads, int hd, const int64_t *blocks, int64_t keys, int64_t values, int first, int count,
+INLINE void attend_group(const float *q, int heads, int hd, const int64_t *blocks, int64_t keys, int64_t values, int f16, int first, int count,
                          float scale, float *scratch, float *out) {
+    int64_t runBytes = (int64_t) hd * BLOCK * (f16 ? 2 : 4);
     int nblocks = (first + count + BLOCK - 1) / BLOCK;
     int64_t stride = (int64_t) nblocks * BLOCK;
     for (int h0 = 0; h0 < heads; h0 += HEAD_TILE) {
@@ -178,13 +194,13 @@ INLINE void attend_group(const float *q, int heads, int hd, const int64_t *block
                    with one block ahead into L1 before) */
                 for (int a = b == 0 ? 0 : b + PREFETCH_BLOCKS; a <= b + PREFETCH_BLOCKS && a < nblocks; a++) {
                     const char *k = (const char *) (intptr_t) (blocks[a] + keys), *v = (const char *) (intptr_t) (blocks[a] + values);
-                    for (int64_t o = 0; o < (int64_t) hd * BLOCK * 4; o += 64) {
+                    for (int64_t o = 0; o < runBytes; o += 64) {
                         _mm_prefetch(k + o, _MM_HINT_T1);
                         _mm_prefetch(v + o, _MM_HINT_T1);
                     }
                 }
             }
-            block_scores(q, hd, h0, H, (const float *) (intptr_t) (blocks[b] + keys), scale, scratch + (int64_t) b * BLOCK, stride);
+            block_scores(q, hd, h0, H, (const char *) (intptr_t) (blocks[b] + keys), f16, scale, scratch + (int64_t) b * BLOCK, stride);
         }
     }
     for (int h = 0; h < heads; h++) softmax(scratch + h * stride + first, count);
@@ -193,7 +209,7 @@ INLINE void attend_group(const float *q, int heads, int hd, const int64_t *block
         int H = heads - h0 < HEAD_TILE ? heads - h0 : HEAD_TILE;
         for (int v0 = 0; v0 < vecs; v0 += VALUE_TILE) {
             int V = vecs - v0 < VALUE_TILE ? vecs - v0 : VALUE_TILE;
-            weighted_values(blocks, values, hd, first, count, scratch + first, stride, h0, H, v0 * LANES, V, out);
+            weighted_values(blocks, values, f16, hd, first, count, scratch + first, stride, h0, H, v0 * LANES, V, out);
         }
         /* dimensions past the last full vector: the same chain per element, one at a time */
         for (int h = h0; h < h0 + H; h++)
@@ -201,8 +217,9 @@ INLINE void attend_group(const float *q, int heads, int hd, const int64_t *block
                 float acc = 0.0f;
                 for (int i = 0; i < count; i++) {
                     int p = first + i;
-                    const float *row = (const float *) (intptr_t) (blocks[p / BLOCK] + values) + (int64_t) (p % BLOCK) * hd;
-                    acc = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(scratch[h * stride + first + i]), _mm_set_ss(row[j]), _mm_set_ss(acc)));
+                    const char *run = (const char *) (intptr_t) (blocks[p / BLOCK] + values);
+                    float x = kv_scalar(run, (int64_t) (p % BLOCK) * hd + j, f16);
+                    acc = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(scratch[h * stride + first + i]), _mm_set_ss(x), _mm_set_ss(acc)));
                 }
                 out[(int64_t) h * hd + j] = acc;
             }
@@ -213,12 +230,13 @@ INLINE void attend_group(const float *q, int heads, int hd, const int64_t *block
  * kv heads group0 .. group0 + groups - 1, each with headsPerGroup query heads (q: their heads x hd floats, in
  * order, from q + qOff), over positions first .. first + count - 1 of the block list (blocks[k]: address of the KV
  * block holding list positions k * BLOCK ..; keys / values: byte offsets of this layer's keys, [kv head][hd][BLOCK],
- * and values, [kv head][BLOCK][hd], in a block). scratch: headsPerGroup * (blocks spanned * BLOCK) floats. Writes
- * groups * headsPerGroup * hd floats to out + outOff. Returns 0.
+ * and values, [kv head][BLOCK][hd], in a block; f16: 0 for f32 elements, 1 for f16). scratch: headsPerGroup * (blocks
+ * spanned * BLOCK) floats. Writes groups * headsPerGroup * hd floats to out + outOff. Returns 0.
  */
 EXPORT(herd_attend)(const float *q, int32_t qOff, int32_t group0, int32_t groups, int32_t headsPerGroup, int32_t hd, const int64_t *blocks,
-                    int64_t keys, int64_t values, int32_t first, int32_t count, float scale, float *scratch, float *out, int32_t outOff) {
-    int64_t run = (int64_t) hd * BLOCK * 4; /* one kv head's keys (or values) in a block */
+                    int64_t keys, int64_t values, int32_t f16, int32_t first, int32_t count, float scale, float *scratch, float *out,
+                    int32_t outOff) {
+    int64_t run = (int64_t) hd * BLOCK * (f16 ? 2 : 4); /* one kv head's keys (or values) in a block */
     for (int g = group0; g < group0 + groups; g++) {
         if (g + 1 < group0 + groups) {
             /* the next kv head's first block: each head's run starts cold */
@@ -229,7 +247,9 @@ EXPORT(herd_attend)(const float *q, int32_t qOff, int32_t group0, int32_t groups
             }
         }
         int64_t at = (int64_t) (g - group0) * headsPerGroup * hd;
-        attend_group(q + qOff + at, headsPerGroup, hd, blocks, keys + g * run, values + g * run, first, count, scale, scratch, out + outOff + at);
+        /* one specialised copy per element type: the flag is a constant inside each */
+        if (f16) attend_group(q + qOff + at, headsPerGroup, hd, blocks, keys + g * run, values + g * run, 1, first, count, scale, scratch, out + outOff + at);
+        else attend_group(q + qOff + at, headsPerGroup, hd, blocks, keys + g * run, values + g * run, 0, first, count, scale, scratch, out + outOff + at);
     }
     return 0;
 }

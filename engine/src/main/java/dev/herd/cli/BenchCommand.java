@@ -4,6 +4,7 @@ import dev.herd.engine.Engine;
 import dev.herd.engine.EngineOptions;
 import dev.herd.engine.GenerationRequest;
 import dev.herd.engine.GenerationResult;
+import dev.herd.engine.KvCacheType;
 import dev.herd.engine.Prompt;
 import dev.herd.engine.runtime.BatchEngine;
 import dev.herd.engine.runtime.StepStats;
@@ -52,6 +53,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, defaultValue = "0", paramLabel = "N", description = "compute threads (default: all cores)")
     int threads;
 
+    @Option(names = "--kv-cache-type", defaultValue = "f32", paramLabel = "TYPE", description = "KV cache element type: f32 or f16 (default: f32)")
+    String kvCacheType;
+
     @Option(names = "--repetitions", defaultValue = "1", paramLabel = "N", description = "runs per test; the best is reported")
     int repetitions;
 
@@ -63,6 +67,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
         if (promptTokens < 1 || genTokens < 1 || decodePromptTokens < 1 || repetitions < 1) throw new CliException("token counts and repetitions must be >= 1");
         for (int b : batches) if (b < 1) throw new CliException("--batch sizes must be >= 1");
+        KvCacheType kvType = ModelOptions.parseKvCacheType(kvCacheType);
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
         int context = Math.max(promptTokens, decodePromptTokens + genTokens) + 16;
         RssSampler rss = new RssSampler();
@@ -70,12 +75,13 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> out = new LinkedHashMap<>();
         // KV for every sequence of the largest batch (or the prompt test), with headroom.
         EngineOptions options = EngineOptions.of(model).withThreads(threads).withContextLength(context)
-                .withMaxBatchTokens(Math.max(512, promptTokens)).withMaxSequences(Math.max(maxBatch, 1));
-        long kvBytes = Math.max(1L << 24, (maxBatch * (long) context + promptTokens) * kvBytesPerPosition(model) * 5 / 4);
+                .withMaxBatchTokens(Math.max(512, promptTokens)).withMaxSequences(Math.max(maxBatch, 1)).withKvCacheType(kvType);
+        long kvBytes = Math.max(1L << 24, (maxBatch * (long) context + promptTokens) * kvBytesPerPosition(model, kvType) * 5 / 4);
         try (BatchEngine engine = (BatchEngine) Engine.load(options.withKvCacheBytes(kvBytes))) {
             out.put("model", engine.modelInfo().name());
             out.put("type", engine.modelInfo().fileType());
             out.put("kv_cache_mib", round(kvBytes / 1048576.0));
+            out.put("kv_cache_type", kvType.id());
             SplittableRandom random = new SplittableRandom(1234);
             int vocab = engine.modelInfo().vocabSize();
             // Warm-up: every timed configuration once, shorter, then a pause until the JIT is idle, so
@@ -121,10 +127,10 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static long kvBytesPerPosition(Path model) throws java.io.IOException {
+    private static long kvBytesPerPosition(Path model, KvCacheType type) throws java.io.IOException {
         try (dev.herd.engine.gguf.GgufModel gguf = dev.herd.engine.gguf.GgufModel.open(model)) {
             dev.herd.engine.model.llama4.Llama4Config c = dev.herd.engine.model.llama4.Llama4Config.fromGguf(gguf);
-            return 2L * c.layers() * c.kvDim() * Float.BYTES;
+            return 2L * c.layers() * c.kvDim() * type.elementBytes();
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.herd.cli;
 
 import dev.herd.engine.EngineOptions;
+import dev.herd.engine.KvCacheType;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -21,12 +22,26 @@ final class ModelOptions {
     @Option(names = "--kv-cache-mib", paramLabel = "MIB", description = "KV cache budget in MiB (default: 1024)")
     long kvCacheMib;
 
+    @Option(names = "--kv-cache-type", defaultValue = "f32", paramLabel = "TYPE",
+            description = "KV cache element type: f32 or f16 (f16 halves its memory; default: f32)")
+    String kvCacheType;
+
     EngineOptions engineOptions() {
         if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
         if (threads < 0) throw new CliException("--threads must be >= 0");
         if (contextLength < 0) throw new CliException("--ctx-size must be >= 0");
-        EngineOptions o = EngineOptions.of(model).withThreads(threads).withContextLength(contextLength);
+        EngineOptions o = EngineOptions.of(model).withThreads(threads).withContextLength(contextLength)
+                .withKvCacheType(parseKvCacheType(kvCacheType));
         return kvCacheMib > 0 ? o.withKvCacheBytes(kvCacheMib << 20) : o;
+    }
+
+    /** {@code f32} or {@code f16} (any case), for {@code --kv-cache-type}. */
+    static KvCacheType parseKvCacheType(String text) {
+        try {
+            return KvCacheType.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--kv-cache-type: " + e.getMessage());
+        }
     }
 
     /** Parses {@code 1,2,3} (spaces allowed). */

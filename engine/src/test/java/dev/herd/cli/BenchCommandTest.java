@@ -33,6 +33,20 @@ class BenchCommandTest {
         boolean linux = System.getProperty("os.name").startsWith("Linux"); // RssAnon comes from /proc
         assertTrue(json.has("rss_outside_weights_mib") && (!linux || json.get("rss_outside_weights_mib").asDouble() > 0), out.toString());
         assertEquals(2, json.get("threads").asInt());
+        assertTrue(json.get("kv_cache_mib").asDouble() > 0, out.toString());
+        assertEquals("f32", json.get("kv_cache_type").asText(), "f32 is the default");
+    }
+
+    @Test
+    void aBadKvCacheTypeIsOneLineNamingTheOption() throws Exception {
+        Path model = dir.resolve("not-loaded.gguf");
+        java.nio.file.Files.writeString(model, "never read: the option is checked first");
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = HerdCli.run(new String[]{"bench", "--model", model.toString(), "--kv-cache-type", "f8"},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(2, code, err.toString());
+        assertTrue(err.toString().contains("--kv-cache-type: unknown KV cache type 'f8' (expected f32 or f16)"), err.toString());
+        assertFalse(err.toString().contains("\tat "), "no stack trace");
     }
 
     private static int run(String... args) {

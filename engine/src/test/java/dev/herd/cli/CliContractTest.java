@@ -88,5 +88,9 @@ class CliContractTest {
         Run notGguf = herd("score", "--model", Fixtures.path("tokenizer/tokenizer.json").toString(), "--context", "a", "--continuation", "b");
         assertNotEquals(0, notGguf.code());
         assertTrue(notGguf.err().contains("not a GGUF"), notGguf.err());
+        Run badKvType = herd("score", "--model", Fixtures.path("text/tiny/tiny-f32.gguf").toString(), "--context", "a",
+                "--continuation", "b", "--kv-cache-type", "q8");
+        assertEquals(2, badKvType.code());
+        assertTrue(badKvType.err().contains("--kv-cache-type: unknown KV cache type 'q8' (expected f32 or f16)"), badKvType.err());
     }
 }

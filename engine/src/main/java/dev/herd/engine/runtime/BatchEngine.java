@@ -5,6 +5,7 @@ import dev.herd.engine.ContextOverflowPolicy;
 import dev.herd.engine.Engine;
 import dev.herd.engine.EngineOptions;
 import dev.herd.engine.GenerationRequest;
+import dev.herd.engine.KvCacheType;
 import dev.herd.engine.GenerationResult;
 import dev.herd.engine.ModelInfo;
 import dev.herd.engine.Prompt;
@@ -33,6 +34,7 @@ public final class BatchEngine implements Engine {
     private final Scheduler scheduler;
     private final int contextLength;
     private final VisionModel vision;
+    private final KvCacheType kvCacheType;
 
     /**
      * @param vision the vision tower, or null for a text-only engine
@@ -51,7 +53,8 @@ public final class BatchEngine implements Engine {
         this.pool = pool;
         this.contextLength = info.contextLength();
         long budget = options.kvCacheBytes() > 0 ? options.kvCacheBytes() : EngineOptions.DEFAULT_KV_CACHE_BYTES;
-        KvCache cache = new KvCache(model.layers(), model.kvDim(), budget);
+        this.kvCacheType = options.kvCacheType();
+        KvCache cache = new KvCache(model.layers(), model.kvDim(), budget, kvCacheType);
         this.scheduler = new Scheduler(model, cache, options.maxBatchTokens(), options.maxSequences());
     }
 
@@ -265,7 +268,7 @@ public final class BatchEngine implements Engine {
 
     /** KV-cache bytes one position of one sequence takes. */
     public long kvBytesPerPosition() {
-        return KvCache.bytesPerBlock(model.layers(), model.kvDim()) / KvCache.BLOCK;
+        return KvCache.bytesPerBlock(model.layers(), model.kvDim(), kvCacheType) / KvCache.BLOCK;
     }
 
     /** Step timings so far (prompt vs decode), for benchmarks and progress reports. */

@@ -1,5 +1,7 @@
 package dev.herd.engine.runtime;
 
+import dev.herd.engine.KvCacheType;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -19,8 +21,8 @@ import java.util.Map;
  * counted; a registered block nobody uses stays cached until the pool needs it (least recently
  * used first).
  *
- * <p>Block {@code b} stores, per layer, {@code BLOCK} positions × {@code kvDim} floats of keys and
- * the same of values in native memory (off the Java heap, so the budget is exactly what it costs),
+ * <p>Block {@code b} stores, per layer, {@code BLOCK} positions × {@code kvDim} elements of keys and
+ * the same of values ({@link KvCacheType}: f32 or f16) in native memory (off the Java heap, so the budget is exactly what it costs),
  * allocated on first use. Only the scheduler thread allocates and frees blocks.
  */
 public final class KvCache {
@@ -51,8 +53,9 @@ public final class KvCache {
 
     private final int layers;
     private final int kvDim;
+    private final KvCacheType type;
     private final int maxBlocks;
-    /** Per block, keys then values of every layer: [2][layer][BLOCK][kvDim] floats, native memory. */
+    /** Per block, keys then values of every layer: [2][layer][BLOCK][kvDim] elements, native memory. */
     private final MemorySegment[] blocks;
     private final Arena arena = Arena.ofShared();
     private final long layerBytes;
@@ -65,9 +68,14 @@ public final class KvCache {
     private long reusedPositions;
 
     public KvCache(int layers, int kvDim, long budgetBytes) {
+        this(layers, kvDim, budgetBytes, KvCacheType.F32);
+    }
+
+    public KvCache(int layers, int kvDim, long budgetBytes, KvCacheType type) {
         this.layers = layers;
         this.kvDim = kvDim;
-        long blockBytes = bytesPerBlock(layers, kvDim);
+        this.type = type;
+        long blockBytes = bytesPerBlock(layers, kvDim, type);
         long blocks = budgetBytes / blockBytes;
         if (blocks < 1) {
             throw new IllegalArgumentException("KV cache budget of " + budgetBytes + " bytes is below one block ("
@@ -75,14 +83,16 @@ public final class KvCache {
         }
         this.maxBlocks = (int) Math.min(blocks, Integer.MAX_VALUE / 2);
         this.blocks = new MemorySegment[maxBlocks];
-        this.layerBytes = (long) BLOCK * kvDim * Float.BYTES;
+        this.layerBytes = (long) BLOCK * kvDim * type.elementBytes();
         this.refCount = new int[maxBlocks];
         this.blockKey = new PrefixKey[maxBlocks];
     }
 
-    public static long bytesPerBlock(int layers, int kvDim) {
-        return 2L * layers * BLOCK * kvDim * Float.BYTES;
+    public static long bytesPerBlock(int layers, int kvDim, KvCacheType type) {
+        return 2L * layers * BLOCK * kvDim * type.elementBytes();
     }
+
+    public KvCacheType type() { return type; }
 
     public int layers() { return layers; }
 
@@ -103,7 +113,7 @@ public final class KvCache {
         Integer b = free.poll();
         if (b == null && created < maxBlocks) {
             b = created++;
-            blocks[b] = arena.allocate(bytesPerBlock(layers, kvDim), 64);
+            blocks[b] = arena.allocate(bytesPerBlock(layers, kvDim, type), 64);
         }
         if (b == null) {
             var it = evictable.iterator();
@@ -145,10 +155,10 @@ public final class KvCache {
     /** The block's memory; layer {@code l}'s keys start at {@link #keyOffset}, its values at {@link #valueOffset}. */
     public MemorySegment block(int block) { return blocks[block]; }
 
-    /** Byte offset of layer {@code layer}'s keys in a block ({@code BLOCK × kvDim} floats, laid out by {@link PagedAttention}). */
+    /** Byte offset of layer {@code layer}'s keys in a block ({@code BLOCK × kvDim} elements, laid out by {@link PagedAttention}). */
     public long keyOffset(int layer) { return layer * layerBytes; }
 
-    /** Byte offset of layer {@code layer}'s values in a block ({@code BLOCK × kvDim} floats, laid out by {@link PagedAttention}). */
+    /** Byte offset of layer {@code layer}'s values in a block ({@code BLOCK × kvDim} elements, laid out by {@link PagedAttention}). */
     public long valueOffset(int layer) { return (layers + layer) * layerBytes; }
 
     /** Frees the native memory; the cache must not be used afterwards. */

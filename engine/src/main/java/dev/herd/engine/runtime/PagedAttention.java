@@ -1,5 +1,6 @@
 package dev.herd.engine.runtime;
 
+import dev.herd.engine.KvCacheType;
 import dev.herd.engine.tensor.HeapSegments;
 import dev.herd.engine.tensor.Kernels;
 import dev.herd.engine.tensor.VectorMath;
@@ -8,6 +9,7 @@ import dev.herd.engine.tensor.types.NativeKernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -25,7 +27,9 @@ import java.util.Arrays;
  * over {@code d = k mod 4} in order (dimensions past a multiple of four join {@code c0}); weights
  * {@code expf(score - max)} ({@link VectorMath#expf}) times {@code (float) (1 / their double sum)};
  * output element {@code j} the FMAs of {@code w[p] · V[p][j]} in position order from zero. Nothing
- * depends on the other rows of the batch.
+ * depends on the other rows of the batch. In an f16 cache ({@link KvCacheType#F16}) keys and values
+ * are rounded to f16 when stored ({@link Float#floatToFloat16}) and widened back exactly when read,
+ * so the arithmetic is the f32 cache's.
  *
  * <p>Two implementations compute those same bits: the native kernel ({@code herd_attend} in
  * {@code libherdkernels.so}, which loads each key and value vector once for all heads of a group)
@@ -35,15 +39,18 @@ public final class PagedAttention {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
-    /** (q, qOff, group0, groups, headsPerGroup, hd, blocks, keys, values, first, count, scale, scratch, out, outOff) → 0. */
+    /** (q, qOff, group0, groups, headsPerGroup, hd, blocks, keys, values, f16, first, count, scale, scratch, out, outOff) → 0. */
     private static final FunctionDescriptor ATTEND = FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_FLOAT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_FLOAT,
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
     private static final ThreadLocal<float[]> BLOCK_SCORES = ThreadLocal.withInitial(() -> new float[KvCache.BLOCK]);
     private static final ThreadLocal<long[]> BLOCK_ADDRESSES = ThreadLocal.withInitial(() -> new long[64]);
+    /** The Java path's f32 copy of an f16 cache's runs (native memory: the vector loads need a native or byte[] segment). */
+    private static final ThreadLocal<MemorySegment> WIDENED = ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     /** The native kernel, or null for the Java path. */
     private final MethodHandle attend;
@@ -76,6 +83,17 @@ public final class PagedAttention {
         KvCache cache = seq.cache();
         MemorySegment block = cache.block(seq.block(pos / KvCache.BLOCK));
         int slot = pos % KvCache.BLOCK;
+        if (cache.type() == KvCacheType.F16) {
+            long keys = cache.keyOffset(layer) + (long) slot * Short.BYTES;
+            for (int j = group0 * hd; j < (group0 + groups) * hd; j++) {
+                block.set(ValueLayout.JAVA_SHORT, keys + (long) j * KvCache.BLOCK * Short.BYTES, Float.floatToFloat16(k[off + j]));
+            }
+            for (int g = group0; g < group0 + groups; g++) {
+                long at = valueBase(cache, layer, g, hd) + (long) slot * hd * Short.BYTES;
+                for (int j = 0; j < hd; j++) block.set(ValueLayout.JAVA_SHORT, at + (long) j * Short.BYTES, Float.floatToFloat16(v[off + g * hd + j]));
+            }
+            return;
+        }
         long keys = cache.keyOffset(layer) + (long) slot * Float.BYTES;
         for (int j = group0 * hd; j < (group0 + groups) * hd; j++) {
             block.set(ValueLayout.JAVA_FLOAT, keys + (long) j * KvCache.BLOCK * Float.BYTES, k[off + j]);
@@ -86,7 +104,7 @@ public final class PagedAttention {
     }
 
     private static long valueBase(KvCache cache, int layer, int group, int hd) {
-        return cache.valueOffset(layer) + (long) group * KvCache.BLOCK * hd * Float.BYTES;
+        return cache.valueOffset(layer) + (long) group * KvCache.BLOCK * hd * cache.type().elementBytes();
     }
 
     /**
@@ -110,8 +128,18 @@ public final class PagedAttention {
     private void attendGroup(float[] q, int qOff, int heads, int hd, SequenceKv seq, int layer, int group, int start, int pos, float scale,
                              float[] out, int outOff) {
         KvCache cache = seq.cache();
-        long keys = cache.keyOffset(layer) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
-        long values = valueBase(cache, layer, group, hd);
+        int firstBlock = start / KvCache.BLOCK;
+        MemorySegment[] blocks = new MemorySegment[pos / KvCache.BLOCK - firstBlock + 1];
+        long keys, values;
+        if (cache.type() == KvCacheType.F32) {
+            for (int b = 0; b < blocks.length; b++) blocks[b] = cache.block(seq.block(firstBlock + b));
+            keys = cache.keyOffset(layer) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
+            values = valueBase(cache, layer, group, hd);
+        } else {
+            widen(seq, layer, group, hd, firstBlock, blocks);
+            keys = 0;
+            values = (long) hd * KvCache.BLOCK * Float.BYTES;
+        }
         int count = pos - start + 1;
         float[] scores = SCORES.get();
         if (scores.length < count) {
@@ -126,7 +154,7 @@ public final class PagedAttention {
             int i = 0;
             for (int p = start; p <= pos; ) {
                 int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                MemorySegment block = cache.block(seq.block(p / KvCache.BLOCK));
+                MemorySegment block = blocks[p / KvCache.BLOCK - firstBlock];
                 int first = p % KvCache.BLOCK, n = blockEnd - p + 1;
                 blockScores(q, qh, block, keys, hd, scale, blockScores);
                 for (int j = 0; j < n; j++) {
@@ -142,16 +170,40 @@ public final class PagedAttention {
             float inv = (float) (1.0 / sum);
             for (int j = 0; j < count; j++) scores[j] *= inv;
             if (vector) {
-                weightedValues(scores, seq, cache, values, start, pos, out, oh, hd);
+                weightedValues(scores, blocks, firstBlock, values, start, pos, out, oh, hd);
             } else {
                 Arrays.fill(out, oh, oh + hd, 0f);
                 i = 0;
                 for (int p = start; p <= pos; p++, i++) {
-                    MemorySegment block = cache.block(seq.block(p / KvCache.BLOCK));
+                    MemorySegment block = blocks[p / KvCache.BLOCK - firstBlock];
                     long vOff = values + (long) (p % KvCache.BLOCK) * hd * Float.BYTES;
                     for (int j = 0; j < hd; j++) out[oh + j] = Math.fma(scores[i], block.get(ValueLayout.JAVA_FLOAT, vOff + j * 4L), out[oh + j]);
                 }
             }
+        }
+    }
+
+    /**
+     * An f16 cache's keys and values of kv head {@code group} in the blocks from {@code firstBlock} on, widened
+     * to f32 (exact) in a per-thread buffer: {@code blocks[b]} becomes that block's key run ({@code hd × BLOCK},
+     * transposed as stored) followed by its value run ({@code BLOCK × hd}).
+     */
+    private static void widen(SequenceKv seq, int layer, int group, int hd, int firstBlock, MemorySegment[] blocks) {
+        KvCache cache = seq.cache();
+        long run = (long) hd * KvCache.BLOCK, pair = 2 * run * Float.BYTES;
+        MemorySegment buffer = WIDENED.get();
+        if (buffer.byteSize() < pair * blocks.length) {
+            buffer = Arena.ofAuto().allocate(Long.highestOneBit(pair * blocks.length) * 2, 64);
+            WIDENED.set(buffer);
+        }
+        long keys = cache.keyOffset(layer) + group * run * Short.BYTES, values = valueBase(cache, layer, group, hd);
+        for (int b = 0; b < blocks.length; b++) {
+            MemorySegment source = cache.block(seq.block(firstBlock + b)), target = buffer.asSlice(b * pair, pair);
+            for (long i = 0; i < run; i++) {
+                target.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(source.get(ValueLayout.JAVA_SHORT, keys + i * Short.BYTES)));
+                target.setAtIndex(ValueLayout.JAVA_FLOAT, run + i, Float.float16ToFloat(source.get(ValueLayout.JAVA_SHORT, values + i * Short.BYTES)));
+            }
+            blocks[b] = target;
         }
     }
 
@@ -173,7 +225,7 @@ public final class PagedAttention {
         }
         try {
             int status = (int) attend.invokeExact(HeapSegments.of(q), qOff, group0, groups, heads, hd, MemorySegment.ofArray(addresses),
-                    cache.keyOffset(layer), cache.valueOffset(layer),
+                    cache.keyOffset(layer), cache.valueOffset(layer), cache.type() == KvCacheType.F16 ? 1 : 0,
                     start % KvCache.BLOCK, pos - start + 1, scale, HeapSegments.of(scratch), HeapSegments.of(out), outOff);
             if (status != 0) throw new IllegalStateException("native attention returned " + status);
         } catch (RuntimeException | Error e) {
@@ -189,7 +241,7 @@ public final class PagedAttention {
      * head are summed at once in registers: one chain per vector would wait on the FMA latency, and
      * summing into memory waits on store forwarding.
      */
-    private static void weightedValues(float[] w, SequenceKv seq, KvCache cache, long base, int start, int pos,
+    private static void weightedValues(float[] w, MemorySegment[] blocks, int firstBlock, long base, int start, int pos,
                                        float[] out, int oOff, int hd) {
         int lanes = F.length();
         int j0 = 0;
@@ -198,7 +250,7 @@ public final class PagedAttention {
             int i = 0;
             for (int p = start; p <= pos; ) {
                 int blockEnd = Math.min(pos, (p / KvCache.BLOCK + 1) * KvCache.BLOCK - 1);
-                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
+                MemorySegment v = blocks[p / KvCache.BLOCK - firstBlock];
                 for (; p <= blockEnd; p++, i++) {
                     long o = base + ((long) (p % KvCache.BLOCK) * hd + j0) * Float.BYTES;
                     FloatVector wv = FloatVector.broadcast(F, w[i]);
@@ -225,7 +277,7 @@ public final class PagedAttention {
             FloatVector a = FloatVector.zero(F);
             int i = 0;
             for (int p = start; p <= pos; p++, i++) {
-                MemorySegment v = cache.block(seq.block(p / KvCache.BLOCK));
+                MemorySegment v = blocks[p / KvCache.BLOCK - firstBlock];
                 long o = base + ((long) (p % KvCache.BLOCK) * hd + j0) * Float.BYTES;
                 a = FloatVector.broadcast(F, w[i]).fma(FloatVector.fromMemorySegment(F, v, o, ByteOrder.nativeOrder()), a);
             }

@@ -2,12 +2,13 @@ package dev.herd.engine.runtime;
 
 import dev.herd.engine.Engine;
 import dev.herd.engine.EngineOptions;
+import dev.herd.engine.KvCacheType;
 import dev.herd.engine.GenerationRequest;
 import dev.herd.engine.GenerationResult;
 import dev.herd.engine.Prompt;
 import dev.herd.engine.testing.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,11 +38,12 @@ class BatchInvarianceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"text/small/small-f32.gguf", "text/tiny/tiny-f32.gguf"})
-    void logitsDoNotDependOnTheBatch(String model) throws Exception {
+    @CsvSource({"text/small/small-f32.gguf, f32", "text/tiny/tiny-f32.gguf, f32", "text/tiny/tiny-f32.gguf, f16"})
+    void logitsDoNotDependOnTheBatch(String model, String kvCacheType) throws Exception {
         Random r = new Random(7);
-        try (BatchEngine alone = (BatchEngine) Engine.load(EngineOptions.of(Fixtures.path(model)).withThreads(2));
-             BatchEngine busy = (BatchEngine) Engine.load(EngineOptions.of(Fixtures.path(model)).withThreads(2).withMaxBatchTokens(7))) {
+        EngineOptions options = EngineOptions.of(Fixtures.path(model)).withThreads(2).withKvCacheType(KvCacheType.parse(kvCacheType));
+        try (BatchEngine alone = (BatchEngine) Engine.load(options);
+             BatchEngine busy = (BatchEngine) Engine.load(options.withMaxBatchTokens(7))) {
             int vocab = alone.modelInfo().vocabSize();
             int[] probe = randomIds(r, 29, vocab);
             float[] reference = logitsOf(alone, probe);

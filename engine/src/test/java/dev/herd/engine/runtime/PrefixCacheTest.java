@@ -4,6 +4,7 @@ import dev.herd.engine.Engine;
 import dev.herd.engine.EngineOptions;
 import dev.herd.engine.GenerationRequest;
 import dev.herd.engine.GenerationResult;
+import dev.herd.engine.KvCacheType;
 import dev.herd.engine.Prompt;
 import dev.herd.engine.testing.Fixtures;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,7 @@ class PrefixCacheTest {
     void evictionUnderATightBudgetStaysCorrect() throws Exception {
         Random r = new Random(5);
         var model = Fixtures.path("text/tiny/tiny-f32.gguf");
-        long blockBytes = KvCache.bytesPerBlock(4, 32);
+        long blockBytes = KvCache.bytesPerBlock(4, 32, KvCacheType.F32);
         try (BatchEngine tight = (BatchEngine) Engine.load(EngineOptions.of(model).withThreads(2).withKvCacheBytes(blockBytes * 12));
              BatchEngine roomy = (BatchEngine) Engine.load(EngineOptions.of(model).withThreads(2))) {
             for (int i = 0; i < 20; i++) {

@@ -1,6 +1,7 @@
 package dev.herd.spark.config;
 
 import dev.herd.engine.ContextOverflowPolicy;
+import dev.herd.engine.KvCacheType;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -44,9 +45,12 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
     public record Sampling(double temperature, int topK, double topP, double minP, double repetitionPenalty,
                            int maxTokens, long seed, List<String> stop) implements Serializable {}
 
-    /** Zero means "choose for me" (see the README's sizing section); factory names an {@code EngineFactory}. */
+    /**
+     * Zero means "choose for me" (see the README's sizing section); factory names an {@code EngineFactory};
+     * kvCacheType is how the KV cache stores keys and values (f32 by default).
+     */
     public record EngineSettings(int threads, int maxSequences, int maxBatchTokens, int kvCacheMb,
-                                 int contextLength, String factory) implements Serializable {}
+                                 int contextLength, String factory, KvCacheType kvCacheType) implements Serializable {}
 
     public static final String DEFAULT_ENGINE_FACTORY = "dev.herd.spark.model.EngineFactory$Default";
 
@@ -107,7 +111,8 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
                     list("sampling.stop"));
             EngineSettings engine = new EngineSettings(nonNegative("engine.threads", 0), nonNegative("engine.max_sequences", 0),
                     positive("engine.max_batch_tokens", 512), nonNegative("engine.kv_cache_mb", 0),
-                    nonNegative("engine.context_length", 0), str("engine.factory", DEFAULT_ENGINE_FACTORY));
+                    nonNegative("engine.context_length", 0), str("engine.factory", DEFAULT_ENGINE_FACTORY),
+                    KvCacheType.parse(str("engine.kv_cache_type", KvCacheType.F32.id())));
             String errorPolicy = str("error_policy", "skip");
             String overflow = str("max_context_policy", "error");
             checkMode(mode, format, prompt, image, model);
@@ -118,7 +123,7 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
                     positive("batches_in_flight", 2), positive("chunk_rows", 10_000), nonNegative("partitions", 0),
                     bool("resume", false), ErrorPolicy.valueOf(errorPolicy.toUpperCase(Locale.ROOT)),
                     ContextOverflowPolicy.valueOf(overflow.toUpperCase(Locale.ROOT)), engine, nonNegative("show_rows", 0),
-                    resultKeys(mode, prompt, image, sampling, overflow));
+                    resultKeys(mode, prompt, image, sampling, overflow, engine));
             if (!problems.isEmpty()) throw new ConfigException(problems);
             return config;
         }
@@ -174,7 +179,8 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
             return InputFormat.PARQUET;
         }
 
-        private Map<String, String> resultKeys(Mode mode, PromptSpec prompt, Image image, Sampling sampling, String overflow) {
+        private Map<String, String> resultKeys(Mode mode, PromptSpec prompt, Image image, Sampling sampling, String overflow,
+                                               EngineSettings engine) {
             Map<String, String> keys = new TreeMap<>();
             for (String k : RESULT_KEYS) {
                 Object v = raw.values.get(k);
@@ -194,6 +200,9 @@ public record JobConfig(Input input, Output output, Model model, Mode mode, Prom
             }
             if (mode == Mode.SCORE) keys.put("prompt.chat", String.valueOf(prompt.chat()));
             if (image.column() != null && mode != Mode.GENERATE) keys.put("image.column", image.column());
+            // f16 rounds every key and value, so its results differ from f32's; f32 (the default) is
+            // left out so that outputs written before this key existed still resume.
+            if (engine.kvCacheType() != KvCacheType.F32) keys.put("engine.kv_cache_type", engine.kvCacheType().id());
             return keys;
         }
 

@@ -8,7 +8,8 @@ import java.util.Map;
 final class Keys {
     private Keys() {}
 
-    enum Type { STRING, INT, LONG, NUMBER, BOOL, ENUM, STRING_LIST, STRING_MAP }
+    /** ENUM_ANY_CASE: one of the values in any case, read as the lower-case value. */
+    enum Type { STRING, INT, LONG, NUMBER, BOOL, ENUM, ENUM_ANY_CASE, STRING_LIST, STRING_MAP }
 
     record Spec(Type type, List<String> values) {
         String describe() {
@@ -17,7 +18,7 @@ final class Keys {
                 case INT, LONG -> "an integer";
                 case NUMBER -> "a number";
                 case BOOL -> "true or false";
-                case ENUM -> "one of " + String.join("|", values);
+                case ENUM, ENUM_ANY_CASE -> "one of " + String.join("|", values);
                 case STRING_LIST -> "a list of strings";
                 case STRING_MAP -> "a map of names to values";
             };
@@ -75,6 +76,7 @@ final class Keys {
         key("engine.max_sequences", Type.INT);
         key("engine.max_batch_tokens", Type.INT);
         key("engine.kv_cache_mb", Type.INT);
+        key("engine.kv_cache_type", Type.ENUM_ANY_CASE, "f32", "f16");
         key("engine.context_length", Type.INT);
         key("engine.factory", Type.STRING);
         key("show_rows", Type.INT);

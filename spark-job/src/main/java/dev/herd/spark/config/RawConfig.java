@@ -114,6 +114,9 @@ final class RawConfig {
             case NUMBER -> node.isNumber() ? node.doubleValue() : null;
             case BOOL -> node.isBoolean() ? node.booleanValue() : null;
             case ENUM -> node.isTextual() && spec.values().contains(node.textValue()) ? node.textValue() : null;
+            case ENUM_ANY_CASE -> node.isTextual()
+                    ? spec.values().stream().filter(v -> v.equalsIgnoreCase(node.textValue().strip())).findFirst().orElse(null)
+                    : null;
             case STRING_LIST -> {
                 if (node.isValueNode()) yield List.of(node.asText());
                 if (!node.isArray()) yield null;

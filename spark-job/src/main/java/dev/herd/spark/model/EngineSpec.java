@@ -1,6 +1,7 @@
 package dev.herd.spark.model;
 
 import dev.herd.engine.EngineOptions;
+import dev.herd.engine.KvCacheType;
 
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -21,13 +22,16 @@ import java.util.List;
  * @param taskCpus          {@code spark.task.cpus}
  * @param maxSequences      0 = enough for every task on the executor to keep its batches in flight
  * @param sequencesPerTask  batch_size × batches_in_flight
+ * @param kvCacheType       how the KV cache stores keys and values (null = f32)
  */
 public record EngineSpec(List<ModelFile> parts, ModelFile mmproj, String cacheDir, String factory,
                          int threads, int executorCores, int taskCpus, int maxSequences, int sequencesPerTask,
-                         int maxBatchTokens, long kvCacheBytes, int contextLength) implements Serializable {
+                         int maxBatchTokens, long kvCacheBytes, int contextLength, KvCacheType kvCacheType)
+        implements Serializable {
 
     public EngineSpec {
         parts = List.copyOf(parts);
+        if (kvCacheType == null) kvCacheType = KvCacheType.F32;
         if (parts.isEmpty()) throw new IllegalArgumentException("a model needs at least one file");
     }
 
@@ -45,7 +49,7 @@ public record EngineSpec(List<ModelFile> parts, ModelFile mmproj, String cacheDi
         int tasks = Math.max(1, cores / Math.max(1, taskCpus));
         EngineOptions options = new EngineOptions(model, localMmproj, threads > 0 ? threads : cores,
                 kvCacheBytes > 0 ? kvCacheBytes : EngineOptions.DEFAULT_KV_CACHE_BYTES, maxBatchTokens,
-                maxSequences > 0 ? maxSequences : tasks * sequencesPerTask, contextLength);
+                maxSequences > 0 ? maxSequences : tasks * sequencesPerTask, contextLength, kvCacheType);
         return options;
     }
 }

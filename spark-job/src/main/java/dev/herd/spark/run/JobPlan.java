@@ -199,7 +199,7 @@ public final class JobPlan {
             int taskCpus = Integer.parseInt(spark.conf().get("spark.task.cpus", "1"));
             return new EngineSpec(files, projector, config.model().cacheDir(), e.factory(), e.threads(),
                     executorCores(spark), taskCpus, e.maxSequences(), config.batchSize() * config.batchesInFlight(),
-                    e.maxBatchTokens(), (long) e.kvCacheMb() << 20, e.contextLength());
+                    e.maxBatchTokens(), (long) e.kvCacheMb() << 20, e.contextLength(), e.kvCacheType());
         } catch (IOException e) {
             throw new ConfigException("model.path: cannot read the model files to checksum them: " + e);
         }

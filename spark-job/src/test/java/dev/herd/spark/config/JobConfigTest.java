@@ -1,6 +1,7 @@
 package dev.herd.spark.config;
 
 import dev.herd.engine.ContextOverflowPolicy;
+import dev.herd.engine.KvCacheType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -97,10 +98,35 @@ class JobConfigTest {
     }
 
     @Test
+    void kvCacheTypeDefaultsToF32AndParsesAnyCase() {
+        assertEquals(KvCacheType.F32, JobConfig.parse(MINIMAL, "job.yaml", List.of()).engine().kvCacheType());
+        assertEquals(KvCacheType.F16, JobConfig.parse(MINIMAL + "engine: {kv_cache_type: f16}\n", "job.yaml", List.of()).engine().kvCacheType());
+        assertEquals(KvCacheType.F16, JobConfig.parse(MINIMAL, "job.yaml", List.of("engine.kv_cache_type=F16")).engine().kvCacheType());
+        assertEquals(KvCacheType.F32, JobConfig.parse(MINIMAL + "engine.kv_cache_type: F32\n", "job.yaml", List.of()).engine().kvCacheType());
+        JobConfig both = JobConfig.parse(MINIMAL + "engine: {kv_cache_mb: 2048, kv_cache_type: f16}\n", "job.yaml", List.of());
+        assertEquals(2048, both.engine().kvCacheMb(), "engine.kv_cache_mb still reads beside it");
+        assertEquals(KvCacheType.F16, both.engine().kvCacheType());
+    }
+
+    @Test
+    void badKvCacheTypeNamesTheKeyAndTheValues() {
+        assertEquals(List.of("engine.kv_cache_type must be one of f32|f16, got 'f8'"),
+                problems(MINIMAL + "engine: {kv_cache_type: f8}\n").problems());
+        assertEquals(List.of("override engine.kv_cache_type must be one of f32|f16, got 'f8'"),
+                problems(MINIMAL, "engine.kv_cache_type=f8").problems());
+        assertEquals(List.of("engine.kv_cache_type must be one of f32|f16, got 16"),
+                problems(MINIMAL + "engine: {kv_cache_type: 16}\n").problems());
+    }
+
+    @Test
     void resultKeysCoverWhatChangesARowsResult() {
         JobConfig a = JobConfig.parse(MINIMAL, "job.yaml", List.of("sampling.temperature=0.5"));
         JobConfig b = JobConfig.parse(MINIMAL, "job.yaml", List.of("sampling.temperature=0.5", "batch_size=64", "resume=true"));
         assertEquals(a.resultKeys(), b.resultKeys(), "batching and resume do not change results");
         assertNotEquals(a.resultKeys(), JobConfig.parse(MINIMAL, "job.yaml", List.of("sampling.seed=2")).resultKeys());
+        assertEquals(a.resultKeys(), JobConfig.parse(MINIMAL, "job.yaml", List.of("sampling.temperature=0.5", "engine.kv_cache_type=f32")).resultKeys(),
+                "f32 is the default: outputs written before the key existed still resume");
+        assertEquals("f16", JobConfig.parse(MINIMAL, "job.yaml", List.of("sampling.temperature=0.5", "engine.kv_cache_type=F16"))
+                .resultKeys().get("engine.kv_cache_type"), "f16 rounds keys and values: its results differ");
     }
 }

@@ -1,5 +1,6 @@
 package dev.herd.spark.model;
 
+import dev.herd.engine.KvCacheType;
 import dev.herd.spark.testing.FakeEngine;
 import dev.herd.spark.testing.Jobs;
 import org.apache.hadoop.conf.Configuration;
@@ -16,9 +17,26 @@ class EngineHolderTest {
     @TempDir Path tmp;
 
     private EngineSpec spec(Path model, int threads) throws Exception {
+        return spec(model, threads, KvCacheType.F32);
+    }
+
+    private EngineSpec spec(Path model, int threads, KvCacheType kvCacheType) throws Exception {
         ModelFile file = new ModelFile(model.toUri().toString(), Files.size(model), 0, "ab".repeat(32));
         return new EngineSpec(List.of(file), null, tmp.resolve("cache").toString(), FakeEngine.Factory.class.getName(),
-                threads, 2, 1, 0, 8, 512, 0, 0);
+                threads, 2, 1, 0, 8, 512, 0, 0, kvCacheType);
+    }
+
+    @Test
+    void theKvCacheTypeReachesTheEngineOptions() throws Exception {
+        Path model = Jobs.fakeModel(tmp, "m.gguf");
+        assertEquals(KvCacheType.F16, spec(model, 1, KvCacheType.F16).options(model, null).kvCacheType());
+        assertEquals(KvCacheType.F32, spec(model, 1, KvCacheType.F32).options(model, null).kvCacheType());
+        assertEquals(KvCacheType.F32, spec(model, 1, null).options(model, null).kvCacheType(), "null means the default, f32");
+        assertNotEquals(spec(model, 1, KvCacheType.F16), spec(model, 1, KvCacheType.F32), "each type gets its own engine");
+        try (EngineHolder.Lease lease = EngineHolder.acquire(spec(model, 1, KvCacheType.F16), new Configuration())) {
+            assertNotNull(lease.engine());
+            assertEquals(KvCacheType.F16, FakeEngine.lastOptions.kvCacheType());
+        }
     }
 
     @Test
