@@ -94,19 +94,26 @@ final class BenchCommand implements Callable<Integer> {
             for (int b : batches) run(engine, random, vocab, b, Math.min(decodePromptTokens, 16), Math.min(genTokens, b <= 4 ? 64 : 16));
             awaitCompilerQuiet();
 
+            // JIT compilation during each timed test (all its repetitions): the JIT shares the cores
+            // with the compute threads, so a test with much of it was slowed by it.
+            Map<String, Long> jitMillis = new LinkedHashMap<>();
             double bestPrompt = 0;
+            long jit = jitMillis();
             for (int r = 0; r < repetitions; r++) {
                 StepStats.Snapshot s = run(engine, random, vocab, 1, promptTokens, 1);
                 rss.sample();
                 bestPrompt = Math.max(bestPrompt, s.prefillTokensPerSecond());
             }
+            jitMillis.put("prompt", jitMillis() - jit);
             Map<String, Double> decode = new LinkedHashMap<>();
             for (int b : batches) {
                 double best = 0;
+                jit = jitMillis();
                 for (int r = 0; r < repetitions; r++) {
                     best = Math.max(best, run(engine, random, vocab, b, decodePromptTokens, genTokens).decodeTokensPerSecond());
                     rss.sample();
                 }
+                jitMillis.put(Integer.toString(b), jitMillis() - jit);
                 decode.put(Integer.toString(b), round(best));
             }
             out.put("threads", engine.threads());
@@ -114,6 +121,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("gen_tokens", genTokens);
             out.put("prompt_tokens_per_s", round(bestPrompt));
             out.put("decode_tokens_per_s", decode);
+            if (jitMillis() >= 0) out.put("jit_compile_ms", jitMillis);
         }
         rss.stop();
         out.put("rss_outside_weights_mib", round(rss.peakAnonKib / 1024.0));
@@ -164,6 +172,12 @@ final class BenchCommand implements Callable<Integer> {
             if (now == before) return;
             before = now;
         }
+    }
+
+    /** Total JIT compilation time so far in ms, or -1 where the JVM does not tell. */
+    private static long jitMillis() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
     }
 
     private static double round(double v) {

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -35,6 +37,10 @@ class BenchCommandTest {
         assertEquals(2, json.get("threads").asInt());
         assertTrue(json.get("kv_cache_mib").asDouble() > 0, out.toString());
         assertEquals("f32", json.get("kv_cache_type").asText(), "f32 is the default");
+        // HotSpot reports its compilation time: one entry per timed test
+        List<String> jitTests = new ArrayList<>();
+        json.get("jit_compile_ms").fieldNames().forEachRemaining(jitTests::add);
+        assertEquals(List.of("prompt", "1", "3"), jitTests, out.toString());
     }
 
     @Test
