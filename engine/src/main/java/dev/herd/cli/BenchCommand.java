@@ -62,6 +62,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
+    /**
+     * Tokens per scheduler step: prompts are prefilled in chunks of this many, as llama-bench's
+     * default micro-batch (512). One step over a whole long prompt would need its activations at
+     * once (a 4096-token step ran out of bin/herd's 256 MiB heap).
+     */
+    private static final int STEP_TOKENS = 512;
+
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
@@ -75,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> out = new LinkedHashMap<>();
         // KV for every sequence of the largest batch (or the prompt test), with headroom.
         EngineOptions options = EngineOptions.of(model).withThreads(threads).withContextLength(context)
-                .withMaxBatchTokens(Math.max(512, promptTokens)).withMaxSequences(Math.max(maxBatch, 1)).withKvCacheType(kvType);
+                .withMaxBatchTokens(STEP_TOKENS).withMaxSequences(Math.max(maxBatch, 1)).withKvCacheType(kvType);
         long kvBytes = Math.max(1L << 24, (maxBatch * (long) context + promptTokens) * kvBytesPerPosition(model, kvType) * 5 / 4);
         try (BatchEngine engine = (BatchEngine) Engine.load(options.withKvCacheBytes(kvBytes))) {
             out.put("model", engine.modelInfo().name());
