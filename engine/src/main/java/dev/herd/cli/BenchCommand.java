@@ -170,12 +170,11 @@ final class BenchCommand implements Callable<Integer> {
      * triggered would otherwise run beside the first timed run, on a core it needs.
      */
     private static void awaitCompilerQuiet() throws InterruptedException {
-        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return;
-        long deadline = System.nanoTime() + 3_000_000_000L, before = jit.getTotalCompilationTime();
+        long deadline = System.nanoTime() + 3_000_000_000L, before = jitMillis();
+        if (before < 0) return;
         while (System.nanoTime() < deadline) {
             Thread.sleep(100);
-            long now = jit.getTotalCompilationTime();
+            long now = jitMillis();
             if (now == before) return;
             before = now;
         }

@@ -22,8 +22,8 @@ import java.util.Map;
  * used first).
  *
  * <p>Block {@code b} stores, per layer, {@code BLOCK} positions × {@code kvDim} elements of keys and
- * the same of values ({@link KvCacheType}: f32 or f16) in native memory (off the Java heap, so the budget is exactly what it costs),
- * allocated on first use. Only the scheduler thread allocates and frees blocks.
+ * the same of values ({@link KvCacheType}: f32 or f16) in native memory (off the Java heap, so the
+ * budget is exactly what it costs), allocated on first use. Only the scheduler thread allocates and frees blocks.
  */
 public final class KvCache {
 
@@ -66,10 +66,6 @@ public final class KvCache {
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
     private int created;
     private long reusedPositions;
-
-    public KvCache(int layers, int kvDim, long budgetBytes) {
-        this(layers, kvDim, budgetBytes, KvCacheType.F32);
-    }
 
     public KvCache(int layers, int kvDim, long budgetBytes, KvCacheType type) {
         this.layers = layers;

@@ -6,6 +6,7 @@ import dev.herd.engine.Engine;
 import dev.herd.engine.EngineOptions;
 import dev.herd.engine.GenerationRequest;
 import dev.herd.engine.GenerationResult;
+import dev.herd.engine.KvCacheType;
 import dev.herd.engine.Prompt;
 import dev.herd.engine.gguf.GgufModel;
 import dev.herd.engine.model.llama4.Llama4Config;
@@ -133,7 +134,7 @@ class TransformersConformanceTest {
             Llama4Config base = Llama4Config.fromGguf(gguf);
             Llama4Config variant = base.withAttention(16, base.noRopeStep(), base.attnTempScale(), 4);
             Llama4TextModel model = new Llama4TextModel(variant, Llama4Weights.fromGguf(gguf, variant), pool, () -> {});
-            KvCache cache = new KvCache(model.layers(), model.kvDim(), 64L << 20);
+            KvCache cache = new KvCache(model.layers(), model.kvDim(), 64L << 20, KvCacheType.F32);
             SequenceKv seq = new SequenceKv(cache);
             seq.reserve(ids.length);
             Batch batch = new Batch();
