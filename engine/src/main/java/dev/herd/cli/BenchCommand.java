@@ -44,8 +44,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen-tokens", defaultValue = "128", paramLabel = "N", description = "tokens each sequence generates in the decode tests")
     int genTokens;
 
-    @Option(names = "--decode-prompt-tokens", defaultValue = "128", paramLabel = "N", description = "prompt of each sequence in the decode tests")
-    int decodePromptTokens;
+    @Option(names = "--decode-prompt-tokens", paramLabel = "N", description = "prompt of each sequence in the decode tests"
+            + " (default: 1 for one sequence, as llama-bench -n 128 decodes from an empty cache; 128 for more, as llama-batched-bench -npp 128)")
+    Integer decodePromptTokens;
 
     @Option(names = "--batch", defaultValue = "1,4,16", split = ",", paramLabel = "B", description = "concurrent sequences for the decode tests")
     List<Integer> batches;
@@ -72,11 +73,16 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
-        if (promptTokens < 1 || genTokens < 1 || decodePromptTokens < 1 || repetitions < 1) throw new CliException("token counts and repetitions must be >= 1");
+        if (promptTokens < 1 || genTokens < 1 || (decodePromptTokens != null && decodePromptTokens < 1) || repetitions < 1) {
+            throw new CliException("token counts and repetitions must be >= 1");
+        }
         for (int b : batches) if (b < 1) throw new CliException("--batch sizes must be >= 1");
         KvCacheType kvType = ModelOptions.parseKvCacheType(kvCacheType);
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
-        int context = Math.max(promptTokens, decodePromptTokens + genTokens) + 16;
+        Map<String, Integer> decodePrompts = new LinkedHashMap<>();
+        for (int b : batches) decodePrompts.put(Integer.toString(b), decodePrompt(b));
+        int longestDecodePrompt = decodePrompts.values().stream().mapToInt(Integer::intValue).max().orElse(1);
+        int context = Math.max(promptTokens, longestDecodePrompt + genTokens) + 16;
         RssSampler rss = new RssSampler();
         rss.start();
         Map<String, Object> out = new LinkedHashMap<>();
@@ -98,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
             // sequences get 16 tokens, not 64: a 64-step 16-sequence warm-up grew the heap and the
             // KV blocks in use by ~75 MiB, past the memory target of a 512-token 16-sequence run.
             run(engine, random, vocab, 1, promptTokens, 1);
-            for (int b : batches) run(engine, random, vocab, b, Math.min(decodePromptTokens, 16), Math.min(genTokens, b <= 4 ? 64 : 16));
+            for (int b : batches) run(engine, random, vocab, b, Math.min(decodePrompt(b), 16), Math.min(genTokens, b <= 4 ? 64 : 16));
             awaitCompilerQuiet();
 
             // JIT compilation during each timed test (all its repetitions): the JIT shares the cores
@@ -117,7 +123,7 @@ final class BenchCommand implements Callable<Integer> {
                 double best = 0;
                 jit = jitMillis();
                 for (int r = 0; r < repetitions; r++) {
-                    best = Math.max(best, run(engine, random, vocab, b, decodePromptTokens, genTokens).decodeTokensPerSecond());
+                    best = Math.max(best, run(engine, random, vocab, b, decodePrompt(b), genTokens).decodeTokensPerSecond());
                     rss.sample();
                 }
                 jitMillis.put(Integer.toString(b), jitMillis() - jit);
@@ -126,6 +132,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("threads", engine.threads());
             out.put("prompt_tokens", promptTokens);
             out.put("gen_tokens", genTokens);
+            out.put("decode_prompt_tokens", decodePrompts);
             out.put("prompt_tokens_per_s", round(bestPrompt));
             out.put("decode_tokens_per_s", decode);
             if (jitMillis() >= 0) out.put("jit_compile_ms", jitMillis);
@@ -140,6 +147,17 @@ final class BenchCommand implements Callable<Integer> {
             out.forEach((k, v) -> spec.commandLine().getOut().println(k + ": " + v));
         }
         return 0;
+    }
+
+    /**
+     * Each sequence's prompt in the decode test of {@code batch} sequences. By default each test is
+     * the one its llama.cpp counterpart runs: {@code llama-bench -n 128} decodes one sequence from
+     * an empty cache (here: after a one-token prompt, the least the engine takes), and
+     * {@code llama-batched-bench -npp 128 -ntg 128 -npl B} gives each of B sequences a 128-token
+     * prompt. Attention's cost grows with the context, so the two are not interchangeable.
+     */
+    private int decodePrompt(int batch) {
+        return decodePromptTokens != null ? decodePromptTokens : batch == 1 ? 1 : 128;
     }
 
     private static long kvBytesPerPosition(Path model, KvCacheType type) throws java.io.IOException {

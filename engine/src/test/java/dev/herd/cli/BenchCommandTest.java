@@ -37,10 +37,26 @@ class BenchCommandTest {
         assertEquals(2, json.get("threads").asInt());
         assertTrue(json.get("kv_cache_mib").asDouble() > 0, out.toString());
         assertEquals("f32", json.get("kv_cache_type").asText(), "f32 is the default");
+        assertEquals(8, json.get("decode_prompt_tokens").get("1").asInt(), out.toString());
+        assertEquals(8, json.get("decode_prompt_tokens").get("3").asInt(), out.toString());
         // HotSpot reports its compilation time: one entry per timed test
         List<String> jitTests = new ArrayList<>();
         json.get("jit_compile_ms").fieldNames().forEachRemaining(jitTests::add);
         assertEquals(List.of("prompt", "1", "3"), jitTests, out.toString());
+    }
+
+    @Test
+    void decodeTestsDefaultToTheirLlamaCppCounterpartsPrompts() throws Exception {
+        Path model = dir.resolve("tiny.gguf");
+        assertEquals(0, run("synth", "--shape", "tiny", "--type", "Q8_0", "--out", model.toString()));
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = HerdCli.run(new String[]{"bench", "--model", model.toString(), "--prompt-tokens", "8", "--gen-tokens", "4",
+                "--batch", "2,1", "--threads", "2", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(0, code, err.toString());
+        JsonNode prompts = new ObjectMapper().readTree(out.toString()).get("decode_prompt_tokens");
+        // one sequence from an empty cache, as llama-bench -n; batches with 128-token prompts, as llama-batched-bench -npp 128
+        assertEquals(1, prompts.get("1").asInt(), out.toString());
+        assertEquals(128, prompts.get("2").asInt(), out.toString());
     }
 
     @Test
