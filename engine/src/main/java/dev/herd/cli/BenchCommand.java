@@ -57,8 +57,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kv-cache-type", defaultValue = "f32", paramLabel = "TYPE", description = "KV cache element type: f32 or f16 (default: f32)")
     String kvCacheType;
 
-    @Option(names = "--repetitions", defaultValue = "1", paramLabel = "N", description = "runs per test; the best is reported")
-    int repetitions;
+    @Option(names = "--repetitions", paramLabel = "N", description = "timed runs per test, averaged"
+            + " (default: 5 for the prompt and one-sequence tests, as llama-bench -r 5; 1 for batches, as llama-batched-bench)")
+    Integer repetitions;
 
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
@@ -73,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
-        if (promptTokens < 1 || genTokens < 1 || (decodePromptTokens != null && decodePromptTokens < 1) || repetitions < 1) {
+        if (promptTokens < 1 || genTokens < 1 || (decodePromptTokens != null && decodePromptTokens < 1) || (repetitions != null && repetitions < 1)) {
             throw new CliException("token counts and repetitions must be >= 1");
         }
         for (int b : batches) if (b < 1) throw new CliException("--batch sizes must be >= 1");
@@ -110,31 +111,39 @@ final class BenchCommand implements Callable<Integer> {
             // JIT compilation during each timed test (all its repetitions): the JIT shares the cores
             // with the compute threads, so a test with much of it was slowed by it.
             Map<String, Long> jitMillis = new LinkedHashMap<>();
-            double bestPrompt = 0;
+            Map<String, Integer> runs = new LinkedHashMap<>();
+            Map<String, Double> stddev = new LinkedHashMap<>();
             long jit = jitMillis();
-            for (int r = 0; r < repetitions; r++) {
-                StepStats.Snapshot s = run(engine, random, vocab, 1, promptTokens, 1);
+            double[] promptRates = new double[repetitions(1)];
+            for (int r = 0; r < promptRates.length; r++) {
+                promptRates[r] = run(engine, random, vocab, 1, promptTokens, 1).prefillTokensPerSecond();
                 rss.sample();
-                bestPrompt = Math.max(bestPrompt, s.prefillTokensPerSecond());
             }
             jitMillis.put("prompt", jitMillis() - jit);
+            runs.put("prompt", promptRates.length);
+            stddev.put("prompt", round(stddev(promptRates)));
             Map<String, Double> decode = new LinkedHashMap<>();
             for (int b : batches) {
-                double best = 0;
+                String test = Integer.toString(b);
                 jit = jitMillis();
-                for (int r = 0; r < repetitions; r++) {
-                    best = Math.max(best, run(engine, random, vocab, b, decodePrompt(b), genTokens).decodeTokensPerSecond());
+                double[] rates = new double[repetitions(b)];
+                for (int r = 0; r < rates.length; r++) {
+                    rates[r] = run(engine, random, vocab, b, decodePrompt(b), genTokens).decodeTokensPerSecond();
                     rss.sample();
                 }
-                jitMillis.put(Integer.toString(b), jitMillis() - jit);
-                decode.put(Integer.toString(b), round(best));
+                jitMillis.put(test, jitMillis() - jit);
+                runs.put(test, rates.length);
+                stddev.put(test, round(stddev(rates)));
+                decode.put(test, round(mean(rates)));
             }
             out.put("threads", engine.threads());
             out.put("prompt_tokens", promptTokens);
             out.put("gen_tokens", genTokens);
             out.put("decode_prompt_tokens", decodePrompts);
-            out.put("prompt_tokens_per_s", round(bestPrompt));
+            out.put("prompt_tokens_per_s", round(mean(promptRates)));
             out.put("decode_tokens_per_s", decode);
+            out.put("repetitions", runs);
+            out.put("stddev_tokens_per_s", stddev);
             if (jitMillis() >= 0) out.put("jit_compile_ms", jitMillis);
         }
         rss.stop();
@@ -158,6 +167,28 @@ final class BenchCommand implements Callable<Integer> {
      */
     private int decodePrompt(int batch) {
         return decodePromptTokens != null ? decodePromptTokens : batch == 1 ? 1 : 128;
+    }
+
+    /**
+     * Timed runs of a test with {@code sequences} at once (the prompt test: one). By default as the
+     * llama.cpp counterparts: llama-bench averages 5 runs, llama-batched-bench makes one.
+     */
+    private int repetitions(int sequences) {
+        return repetitions != null ? repetitions : sequences == 1 ? 5 : 1;
+    }
+
+    private static double mean(double[] xs) {
+        double sum = 0;
+        for (double x : xs) sum += x;
+        return sum / xs.length;
+    }
+
+    /** Sample standard deviation (0 for one run), as llama-bench's stddev_ts. */
+    private static double stddev(double[] xs) {
+        if (xs.length < 2) return 0;
+        double m = mean(xs), sq = 0;
+        for (double x : xs) sq += (x - m) * (x - m);
+        return Math.sqrt(sq / (xs.length - 1));
     }
 
     private static long kvBytesPerPosition(Path model, KvCacheType type) throws java.io.IOException {

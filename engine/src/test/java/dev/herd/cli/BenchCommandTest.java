@@ -46,7 +46,7 @@ class BenchCommandTest {
     }
 
     @Test
-    void decodeTestsDefaultToTheirLlamaCppCounterpartsPrompts() throws Exception {
+    void decodeTestsDefaultToTheirLlamaCppCounterpartsPromptsAndRepetitions() throws Exception {
         Path model = dir.resolve("tiny.gguf");
         assertEquals(0, run("synth", "--shape", "tiny", "--type", "Q8_0", "--out", model.toString()));
         StringWriter out = new StringWriter(), err = new StringWriter();
@@ -57,6 +57,13 @@ class BenchCommandTest {
         // one sequence from an empty cache, as llama-bench -n; batches with 128-token prompts, as llama-batched-bench -npp 128
         assertEquals(1, prompts.get("1").asInt(), out.toString());
         assertEquals(128, prompts.get("2").asInt(), out.toString());
+        // as llama-bench -r 5 for the prompt and one sequence; one run of a batch, as llama-batched-bench
+        JsonNode json = new ObjectMapper().readTree(out.toString()), runs = json.get("repetitions");
+        assertEquals(5, runs.get("prompt").asInt(), out.toString());
+        assertEquals(5, runs.get("1").asInt(), out.toString());
+        assertEquals(1, runs.get("2").asInt(), out.toString());
+        assertTrue(json.get("stddev_tokens_per_s").get("1").asDouble() > 0, "five runs never take exactly the same time: " + out);
+        assertEquals(0, json.get("stddev_tokens_per_s").get("2").asDouble(), out.toString());
     }
 
     @Test
