@@ -61,6 +61,10 @@ final class BenchCommand implements Callable<Integer> {
             + " (default: 5 for the prompt and one-sequence tests, as llama-bench -r 5; 1 for batches, as llama-batched-bench)")
     Integer repetitions;
 
+    @Option(names = "--warmup-rounds", paramLabel = "N", description = "untimed rounds of every test before timing"
+            + " (default: at least 3, then until a round's JIT compilation takes under 50 ms, at most 8)")
+    Integer warmupRounds;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
@@ -74,8 +78,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(model)) throw new CliException("model file not found: " + model);
-        if (promptTokens < 1 || genTokens < 1 || (decodePromptTokens != null && decodePromptTokens < 1) || (repetitions != null && repetitions < 1)) {
-            throw new CliException("token counts and repetitions must be >= 1");
+        if (promptTokens < 1 || genTokens < 1 || (decodePromptTokens != null && decodePromptTokens < 1) || (repetitions != null && repetitions < 1)
+                || (warmupRounds != null && warmupRounds < 0)) {
+            throw new CliException("token counts and repetitions must be >= 1, --warmup-rounds >= 0");
         }
         for (int b : batches) if (b < 1) throw new CliException("--batch sizes must be >= 1");
         KvCacheType kvType = ModelOptions.parseKvCacheType(kvCacheType);
@@ -98,15 +103,10 @@ final class BenchCommand implements Callable<Integer> {
             out.put("kv_cache_type", kvType.id());
             SplittableRandom random = new SplittableRandom(1234);
             int vocab = engine.modelInfo().vocabSize();
-            // Warm-up: every timed configuration once, shorter, then a pause until the JIT is idle, so
-            // that the hot paths are compiled before anything is timed. With a short warm-up it kept
-            // compiling through the first timed runs (50-120 ms of compilation per second during the
-            // one-sequence decode, JFR), on the cores the compute threads need. Batches over four
-            // sequences get 16 tokens, not 64: a 64-step 16-sequence warm-up grew the heap and the
-            // KV blocks in use by ~75 MiB, past the memory target of a 512-token 16-sequence run.
-            run(engine, random, vocab, 1, promptTokens, 1);
-            for (int b : batches) run(engine, random, vocab, b, Math.min(decodePrompt(b), 16), Math.min(genTokens, b <= 4 ? 64 : 16));
-            awaitCompilerQuiet();
+            // Warm-up rounds until the JIT has (almost) nothing left to compile: see warmUp.
+            List<Long> warmupJit = warmUp(engine, random, vocab);
+            out.put("warmup_rounds", warmupJit.size());
+            if (jitMillis() >= 0) out.put("warmup_jit_compile_ms", warmupJit);
 
             // JIT compilation during each timed test (all its repetitions): the JIT shares the cores
             // with the compute threads, so a test with much of it was slowed by it.
@@ -212,6 +212,41 @@ final class BenchCommand implements Callable<Integer> {
             if (r.error() != null) throw new CliException("benchmark request failed: " + r.error(), 1);
         }
         return engine.stepStats().minus(before);
+    }
+
+    /** Warm-up rounds when {@code --warmup-rounds} is not given: at least this many, ... */
+    private static final int MIN_WARMUP_ROUNDS = 3;
+    /** ... then until a round's JIT compilation takes under this long ... */
+    private static final long QUIET_ROUND_JIT_MS = 50;
+    /** ... and at most this many. */
+    private static final int MAX_WARMUP_ROUNDS = 8;
+
+    /**
+     * Runs every timed configuration once per round, at full size, then waits for the JIT to go
+     * idle, until the timed tests will run as a long job's steps do: compiled. HotSpot compiles a
+     * method once its counters pass thresholds, so the per-layer and per-step methods of the
+     * forward pass reach C2 only after hundreds to thousands of steps, and large methods
+     * (the MoE block: ~0.3 s each) are compiled again at each tier and OSR entry. On these two
+     * cores every compilation takes a core from a compute thread: with one shortened warm-up
+     * round the timed tests still saw 30-130 ms of compilation in the one-sequence decode and
+     * 150-1300 ms in the 16-sequence one. Typical per-round compilation here: ~3 s, ~60 ms, then
+     * a second burst of 0.5-1.7 s (methods crossing the C2 thresholds), ~120 ms, ~20 ms. Returns
+     * each round's JIT time (-1 where the JVM does not report it: then only
+     * {@value #MIN_WARMUP_ROUNDS} rounds).
+     */
+    private List<Long> warmUp(BatchEngine engine, SplittableRandom random, int vocab) throws Exception {
+        List<Long> jit = new ArrayList<>();
+        int rounds = warmupRounds != null ? warmupRounds : MAX_WARMUP_ROUNDS;
+        for (int round = 0; round < rounds; round++) {
+            long before = jitMillis();
+            run(engine, random, vocab, 1, promptTokens, 1);
+            for (int b : batches) run(engine, random, vocab, b, decodePrompt(b), genTokens);
+            awaitCompilerQuiet();
+            long compiled = before < 0 ? -1 : jitMillis() - before;
+            jit.add(compiled);
+            if (warmupRounds == null && round + 1 >= MIN_WARMUP_ROUNDS && compiled < QUIET_ROUND_JIT_MS) break;
+        }
+        return jit;
     }
 
     /**

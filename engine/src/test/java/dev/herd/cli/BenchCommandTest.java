@@ -25,7 +25,7 @@ class BenchCommandTest {
         assertEquals(0, run("synth", "--shape", "tiny", "--type", "Q8_0", "--out", model.toString()));
         StringWriter out = new StringWriter(), err = new StringWriter();
         int code = HerdCli.run(new String[]{"bench", "--model", model.toString(), "--prompt-tokens", "32", "--gen-tokens", "8",
-                "--decode-prompt-tokens", "8", "--batch", "1,3", "--threads", "2", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true));
+                "--decode-prompt-tokens", "8", "--batch", "1,3", "--threads", "2", "--warmup-rounds", "1", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true));
         assertEquals(0, code, err.toString());
         JsonNode json = new ObjectMapper().readTree(out.toString());
         assertTrue(json.get("prompt_tokens_per_s").asDouble() > 0, out.toString());
@@ -43,6 +43,8 @@ class BenchCommandTest {
         List<String> jitTests = new ArrayList<>();
         json.get("jit_compile_ms").fieldNames().forEachRemaining(jitTests::add);
         assertEquals(List.of("prompt", "1", "3"), jitTests, out.toString());
+        assertEquals(1, json.get("warmup_rounds").asInt(), "as --warmup-rounds asked: " + out);
+        assertEquals(1, json.get("warmup_jit_compile_ms").size(), out.toString());
     }
 
     @Test
@@ -64,6 +66,12 @@ class BenchCommandTest {
         assertEquals(1, runs.get("2").asInt(), out.toString());
         assertTrue(json.get("stddev_tokens_per_s").get("1").asDouble() > 0, "five runs never take exactly the same time: " + out);
         assertEquals(0, json.get("stddev_tokens_per_s").get("2").asDouble(), out.toString());
+        // warm-up: at least three rounds, then until one compiles (almost) nothing, at most eight
+        int rounds = json.get("warmup_rounds").asInt();
+        assertTrue(rounds >= 3 && rounds <= 8, out.toString());
+        JsonNode roundJit = json.get("warmup_jit_compile_ms");
+        assertEquals(rounds, roundJit.size(), out.toString());
+        assertTrue(rounds == 8 || roundJit.get(rounds - 1).asLong() < 50, "stopped on a quiet round: " + out);
     }
 
     @Test
