@@ -49,6 +49,8 @@ public final class PagedAttention {
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[1024]);
     private static final ThreadLocal<float[]> BLOCK_SCORES = ThreadLocal.withInitial(() -> new float[KvCache.BLOCK]);
     private static final ThreadLocal<long[]> BLOCK_ADDRESSES = ThreadLocal.withInitial(() -> new long[64]);
+    /** The Java path's blocks of the positions attended (reused: this runs per row, head group and layer). */
+    private static final ThreadLocal<MemorySegment[]> BLOCK_SEGMENTS = ThreadLocal.withInitial(() -> new MemorySegment[64]);
     /** The Java path's f32 copy of an f16 cache's runs (native memory: the vector loads need a native or byte[] segment). */
     private static final ThreadLocal<MemorySegment> WIDENED = ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
@@ -128,15 +130,19 @@ public final class PagedAttention {
     private void attendGroup(float[] q, int qOff, int heads, int hd, SequenceKv seq, int layer, int group, int start, int pos, float scale,
                              float[] out, int outOff) {
         KvCache cache = seq.cache();
-        int firstBlock = start / KvCache.BLOCK;
-        MemorySegment[] blocks = new MemorySegment[pos / KvCache.BLOCK - firstBlock + 1];
+        int firstBlock = start / KvCache.BLOCK, blockCount = pos / KvCache.BLOCK - firstBlock + 1;
+        MemorySegment[] blocks = BLOCK_SEGMENTS.get();
+        if (blocks.length < blockCount) {
+            blocks = new MemorySegment[Integer.highestOneBit(blockCount) * 2];
+            BLOCK_SEGMENTS.set(blocks);
+        }
         long keys, values;
         if (cache.type() == KvCacheType.F32) {
-            for (int b = 0; b < blocks.length; b++) blocks[b] = cache.block(seq.block(firstBlock + b));
+            for (int b = 0; b < blockCount; b++) blocks[b] = cache.block(seq.block(firstBlock + b));
             keys = cache.keyOffset(layer) + (long) group * hd * KvCache.BLOCK * Float.BYTES;
             values = valueBase(cache, layer, group, hd);
         } else {
-            widen(seq, layer, group, hd, firstBlock, blocks);
+            widen(seq, layer, group, hd, firstBlock, blockCount, blocks);
             keys = 0;
             values = (long) hd * KvCache.BLOCK * Float.BYTES;
         }
@@ -184,20 +190,20 @@ public final class PagedAttention {
     }
 
     /**
-     * An f16 cache's keys and values of kv head {@code group} in the blocks from {@code firstBlock} on, widened
+     * An f16 cache's keys and values of kv head {@code group} in {@code count} blocks from {@code firstBlock} on, widened
      * to f32 (exact) in a per-thread buffer: {@code blocks[b]} becomes that block's key run ({@code hd × BLOCK},
      * transposed as stored) followed by its value run ({@code BLOCK × hd}).
      */
-    private static void widen(SequenceKv seq, int layer, int group, int hd, int firstBlock, MemorySegment[] blocks) {
+    private static void widen(SequenceKv seq, int layer, int group, int hd, int firstBlock, int count, MemorySegment[] blocks) {
         KvCache cache = seq.cache();
         long run = (long) hd * KvCache.BLOCK, pair = 2 * run * Float.BYTES;
         MemorySegment buffer = WIDENED.get();
-        if (buffer.byteSize() < pair * blocks.length) {
-            buffer = Arena.ofAuto().allocate(Long.highestOneBit(pair * blocks.length) * 2, 64);
+        if (buffer.byteSize() < pair * count) {
+            buffer = Arena.ofAuto().allocate(Long.highestOneBit(pair * count) * 2, 64);
             WIDENED.set(buffer);
         }
         long keys = cache.keyOffset(layer) + group * run * Short.BYTES, values = valueBase(cache, layer, group, hd);
-        for (int b = 0; b < blocks.length; b++) {
+        for (int b = 0; b < count; b++) {
             MemorySegment source = cache.block(seq.block(firstBlock + b)), target = buffer.asSlice(b * pair, pair);
             for (long i = 0; i < run; i++) {
                 target.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(source.get(ValueLayout.JAVA_SHORT, keys + i * Short.BYTES)));
